@@ -1,0 +1,1 @@
+# Copyright (c) mmpathseg contributors. All rights reserved.

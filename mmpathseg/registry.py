@@ -1,12 +1,15 @@
 # Copyright (c) mmpathseg contributors. All rights reserved.
 """mmpathseg provides 21 registry nodes to support using modules across
 projects. Each node is a child of the matching mmsegmentation node, so a config
-with ``default_scope='mmpathseg'`` resolves mmpathseg types first and falls back
-to mmseg types unprefixed (``type='FCNHead'``); sibling packages resolve with a
-scope prefix (``type='mmpretrain.ConvNeXt'``).
+with ``default_scope='mmpathseg'`` resolves mmpathseg types first and falls
+back to mmseg types unprefixed (``type='FCNHead'``); sibling packages resolve
+with a scope prefix (``type='mmpretrain.ConvNeXt'``).
 
 ``locations`` makes every node import its subpackage on first lookup, so tools
-never need ``import mmpathseg.models`` for side effects.
+never need ``import mmpathseg.models`` for side effects. Each node lists its
+mmseg parent's location first: mmengine looks up a parent's types without
+importing the parent's locations, so unprefixed mmseg types would otherwise
+resolve only after something else imported mmseg's subpackage.
 
 More details can be found at
 https://mmengine.readthedocs.io/en/latest/advanced_tutorials/registry.html.
@@ -61,7 +64,9 @@ RUNNER_CONSTRUCTORS = Registry(
 LOOPS = Registry('loop', parent=MMSEG_LOOPS, locations=['mmpathseg.engine'])
 # Hooks to add additional functions during running, like `CheckpointHook`.
 HOOKS = Registry(
-    'hook', parent=MMSEG_HOOKS, locations=['mmpathseg.engine.hooks'])
+    'hook',
+    parent=MMSEG_HOOKS,
+    locations=['mmseg.engine.hooks', 'mmpathseg.engine.hooks'])
 # Log processors to process the scalar log data.
 LOG_PROCESSORS = Registry(
     'log processor',
@@ -71,22 +76,22 @@ LOG_PROCESSORS = Registry(
 OPTIMIZERS = Registry(
     'optimizer',
     parent=MMSEG_OPTIMIZERS,
-    locations=['mmpathseg.engine.optimizers'])
+    locations=['mmseg.engine.optimizers', 'mmpathseg.engine.optimizers'])
 # Optimizer wrappers to enhance the optimization process.
 OPTIM_WRAPPERS = Registry(
     'optim_wrapper',
     parent=MMSEG_OPTIM_WRAPPERS,
-    locations=['mmpathseg.engine.optimizers'])
+    locations=['mmseg.engine.optimizers', 'mmpathseg.engine.optimizers'])
 # Optimizer constructors to customize the hyperparameters of optimizers.
 OPTIM_WRAPPER_CONSTRUCTORS = Registry(
     'optimizer wrapper constructor',
     parent=MMSEG_OPTIM_WRAPPER_CONSTRUCTORS,
-    locations=['mmpathseg.engine.optimizers'])
+    locations=['mmseg.engine.optimizers', 'mmpathseg.engine.optimizers'])
 # Parameter schedulers to dynamically adjust optimization parameters.
 PARAM_SCHEDULERS = Registry(
     'parameter scheduler',
     parent=MMSEG_PARAM_SCHEDULERS,
-    locations=['mmpathseg.engine'])
+    locations=['mmseg.engine.schedulers', 'mmpathseg.engine'])
 
 #######################################################################
 #                          mmpathseg.datasets                         #
@@ -94,24 +99,29 @@ PARAM_SCHEDULERS = Registry(
 
 # Datasets like PanNuke, CoNIC, SA-Med2D-20M, QaTa-COV19, BCSS-Ref.
 DATASETS = Registry(
-    'dataset', parent=MMSEG_DATASETS, locations=['mmpathseg.datasets'])
+    'dataset',
+    parent=MMSEG_DATASETS,
+    locations=['mmseg.datasets', 'mmpathseg.datasets'])
 # Samplers to sample the dataset.
 DATA_SAMPLERS = Registry(
     'data sampler',
     parent=MMSEG_DATA_SAMPLERS,
-    locations=['mmpathseg.datasets'])
+    locations=['mmseg.datasets', 'mmpathseg.datasets'])
 # Transforms: loading, target making (HV maps, prompts, texts) and packing.
 TRANSFORMS = Registry(
     'transform',
     parent=MMSEG_TRANSFORMS,
-    locations=['mmpathseg.datasets.transforms'])
+    locations=['mmseg.datasets.transforms', 'mmpathseg.datasets.transforms'])
 
 #######################################################################
 #                           mmpathseg.models                          #
 #######################################################################
 
 # Backbones, necks, heads, mixtures of experts, losses, segmentors.
-MODELS = Registry('model', parent=MMSEG_MODELS, locations=['mmpathseg.models'])
+MODELS = Registry(
+    'model',
+    parent=MMSEG_MODELS,
+    locations=['mmseg.models', 'mmpathseg.models'])
 # Model wrappers like 'MMDistributedDataParallel'.
 MODEL_WRAPPERS = Registry(
     'model_wrapper',
@@ -121,10 +131,12 @@ MODEL_WRAPPERS = Registry(
 WEIGHT_INITIALIZERS = Registry(
     'weight initializer',
     parent=MMSEG_WEIGHT_INITIALIZERS,
-    locations=['mmpathseg.models'])
+    locations=['mmseg.models', 'mmpathseg.models'])
 # Task-specific modules like prompt samplers and tilers.
 TASK_UTILS = Registry(
-    'task util', parent=MMSEG_TASK_UTILS, locations=['mmpathseg.models'])
+    'task util',
+    parent=MMSEG_TASK_UTILS,
+    locations=['mmseg.models', 'mmpathseg.models'])
 
 #######################################################################
 #                         mmpathseg.evaluation                        #
@@ -132,10 +144,14 @@ TASK_UTILS = Registry(
 
 # Metrics: PQ family, per-mask DSC, dataset-level Dice/IoU, gIoU/cIoU.
 METRICS = Registry(
-    'metric', parent=MMSEG_METRICS, locations=['mmpathseg.evaluation'])
+    'metric',
+    parent=MMSEG_METRICS,
+    locations=['mmseg.evaluation', 'mmpathseg.evaluation'])
 # Evaluators to run the metrics.
 EVALUATOR = Registry(
-    'evaluator', parent=MMSEG_EVALUATOR, locations=['mmpathseg.evaluation'])
+    'evaluator',
+    parent=MMSEG_EVALUATOR,
+    locations=['mmseg.evaluation', 'mmpathseg.evaluation'])
 
 #######################################################################
 #                       mmpathseg.visualization                       #
@@ -145,12 +161,12 @@ EVALUATOR = Registry(
 VISUALIZERS = Registry(
     'visualizer',
     parent=MMSEG_VISUALIZERS,
-    locations=['mmpathseg.visualization'])
+    locations=['mmseg.visualization', 'mmpathseg.visualization'])
 # Backends that save the visualization results, like TensorBoard, WandB.
 VISBACKENDS = Registry(
     'vis_backend',
     parent=MMSEG_VISBACKENDS,
-    locations=['mmpathseg.visualization'])
+    locations=['mmseg.visualization', 'mmpathseg.visualization'])
 
 #######################################################################
 #                            mmpathseg.apis                           #

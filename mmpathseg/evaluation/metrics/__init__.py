@@ -1,1 +1,9 @@
 # Copyright (c) mmpathseg contributors. All rights reserved.
+from .instance_stats import nuclei_image_stats
+from .nuclei_aggregation import AGGREGATIONS, aggregate_nuclei_stats
+from .nuclei_metric import NucleiInstanceMetric
+
+__all__ = [
+    'NucleiInstanceMetric', 'nuclei_image_stats', 'aggregate_nuclei_stats',
+    'AGGREGATIONS'
+]

@@ -12,6 +12,9 @@ default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=20, log_metric_by_epoch=False),
     param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=100),
+    # Saves first, then moves last_checkpoint atomically, then prunes: a run
+    # killed while saving never leaves --resume a missing or partial file.
+    checkpoint=dict(
+        type='AtomicCheckpointHook', by_epoch=False, interval=100),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='SegVisualizationHook'))

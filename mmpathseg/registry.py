@@ -132,11 +132,11 @@ WEIGHT_INITIALIZERS = Registry(
     'weight initializer',
     parent=MMSEG_WEIGHT_INITIALIZERS,
     locations=['mmseg.models', 'mmpathseg.models'])
-# Task-specific modules like prompt samplers and tilers.
+# Task-specific modules: post-processors, tile mergers, prompt samplers.
 TASK_UTILS = Registry(
     'task util',
     parent=MMSEG_TASK_UTILS,
-    locations=['mmseg.models', 'mmpathseg.models'])
+    locations=['mmseg.models', 'mmpathseg.models', 'mmpathseg.postprocessing'])
 
 #######################################################################
 #                         mmpathseg.evaluation                        #

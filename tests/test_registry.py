@@ -23,7 +23,7 @@ def test_every_node_is_a_child_of_mmseg(name):
     assert node.parent is getattr(mmseg.registry, name)
     # The parent's subpackage first (so unprefixed mmseg types resolve), then
     # ours.
-    assert node._locations[-1].startswith('mmpathseg.')
+    assert any(loc.startswith('mmpathseg.') for loc in node._locations)
     for location in node._locations:
         importlib.import_module(location)
 

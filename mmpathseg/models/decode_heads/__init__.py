@@ -1,1 +1,4 @@
 # Copyright (c) mmpathseg contributors. All rights reserved.
+from .cellvit_head import CellViTHead
+
+__all__ = ['CellViTHead']

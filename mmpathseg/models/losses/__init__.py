@@ -1,1 +1,11 @@
 # Copyright (c) mmpathseg contributors. All rights reserved.
+from .focal_tversky_loss import FocalTverskyLoss, MCFocalTverskyLoss
+from .hover_cross_entropy_loss import HoVerCrossEntropyLoss
+from .hover_dice_loss import HoVerDiceLoss
+from .hv_mse_loss import HVMSELoss
+from .msge_loss import MSGELoss
+
+__all__ = [
+    'FocalTverskyLoss', 'MCFocalTverskyLoss', 'HoVerCrossEntropyLoss',
+    'HoVerDiceLoss', 'HVMSELoss', 'MSGELoss'
+]

@@ -36,7 +36,8 @@ import pickle
 import re
 import threading
 import uuid
-from typing import Any, Callable, Iterator, List, Optional, Tuple, Union
+from typing import (Any, Callable, Dict, Iterator, List, Optional, Tuple,
+                    Union)
 
 import numpy as np
 import torch
@@ -425,3 +426,50 @@ def is_checkpoint_io_set_up() -> bool:
             and backends.get('local') is AtomicLocalBackend
             and prefix_to_backends.get('') is AtomicLocalBackend
             and FileClient._backends.get('disk') is AtomicLocalBackend)
+
+
+class ConversionError(RuntimeError):
+    """A file is not a checkpoint a model converter accepts."""
+
+
+def load_tensor_state_dict(path: str,
+                           source_hint: str = '') -> Dict[str, torch.Tensor]:
+    """Load a third-party checkpoint as a flat ``name -> tensor`` dict.
+
+    The file is read with ``torch.load(weights_only=True)`` and no allow-list:
+    official weights (UNI, SAM) are plain state dicts, so anything else is
+    refused. A top-level ``state_dict`` / ``model`` key is unwrapped.
+
+    Args:
+        path (str): The checkpoint file.
+        source_hint (str): What the user should pass instead, e.g. ``'Use
+            the official UNI `pytorch_model.bin`.'``, appended to the error.
+
+    Raises:
+        ConversionError: the file pickles Python objects, is not a dict, or
+            holds entries that are not tensors.
+    """
+    try:
+        obj = torch.load(path, map_location='cpu', weights_only=True)
+    except pickle.UnpicklingError as err:
+        first = str(err).strip().splitlines()[0] if str(err) else ''
+        raise ConversionError(
+            f'refused {path}: it is not a plain state dict of tensors (it '
+            'pickles Python objects that a weights-only load does not '
+            f'build: {first}). {source_hint} Never unpickle files you did '
+            'not make.') from None
+    if isinstance(obj, dict):
+        for key in ('state_dict', 'model'):
+            if key in obj and isinstance(obj[key], dict):
+                obj = obj[key]
+                break
+    if not isinstance(obj, dict) or not obj:
+        raise ConversionError(
+            f'refused {path}: expected a dict of tensors, got '
+            f'{type(obj).__name__}.')
+    bad = [k for k, v in obj.items() if not isinstance(v, torch.Tensor)]
+    if bad:
+        raise ConversionError(
+            f'refused {path}: entries {bad[:5]} are not tensors; expected a '
+            'plain state dict.')
+    return obj

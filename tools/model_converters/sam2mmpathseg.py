@@ -19,13 +19,20 @@ crops / resamples them at run time, as CellViT does at 256 pixels.
 Local paths only: nothing is downloaded.
 """
 import argparse
-import pickle
+import os.path as osp
 import re
 import sys
 from collections import OrderedDict
 from typing import Dict
 
 import torch
+
+# Runnable from a checkout without installing the package.
+sys.path.insert(
+    0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+
+from mmpathseg.utils.checkpoint import (  # noqa: E402
+    ConversionError, load_tensor_state_dict)
 
 ENCODER_KEYS = re.compile(
     r'^(patch_embed\.proj\.(weight|bias)|pos_embed|'
@@ -38,37 +45,9 @@ PREFIX = 'image_encoder.'
 OTHER_SAM_PARTS = ('prompt_encoder.', 'mask_decoder.')
 
 
-class ConversionError(RuntimeError):
-    """The input is not a checkpoint this converter accepts."""
-
-
 def load_tensor_dict(path: str) -> Dict[str, torch.Tensor]:
-    """Load ``path`` weights-only and return its flat ``name -> tensor``
-    dict (also under a top-level ``state_dict`` / ``model`` key)."""
-    try:
-        obj = torch.load(path, map_location='cpu', weights_only=True)
-    except pickle.UnpicklingError as err:
-        first = str(err).strip().splitlines()[0] if str(err) else ''
-        raise ConversionError(
-            f'refused {path}: it is not a plain state dict of tensors (it '
-            'pickles Python objects that a weights-only load does not '
-            f'build: {first}). Official SAM checkpoints are plain state '
-            'dicts; never unpickle files you did not make.') from None
-    if isinstance(obj, dict):
-        for key in ('state_dict', 'model'):
-            if key in obj and isinstance(obj[key], dict):
-                obj = obj[key]
-                break
-    if not isinstance(obj, dict) or not obj:
-        raise ConversionError(
-            f'refused {path}: expected a dict of tensors, got '
-            f'{type(obj).__name__}.')
-    bad = [k for k, v in obj.items() if not isinstance(v, torch.Tensor)]
-    if bad:
-        raise ConversionError(
-            f'refused {path}: entries {bad[:5]} are not tensors; expected a '
-            'plain state dict.')
-    return obj
+    """Load ``path`` weights-only as a flat ``name -> tensor`` dict."""
+    return load_tensor_state_dict(path, 'Official SAM checkpoints are plain state dicts.')
 
 
 def convert_sam(state_dict: Dict[str, torch.Tensor],

@@ -17,13 +17,20 @@ of the ``UNIViT`` (also inside ``CellVTAAdapter(vit=...)``).
 Local paths only: nothing is downloaded.
 """
 import argparse
-import pickle
+import os.path as osp
 import re
 import sys
 from collections import OrderedDict
 from typing import Dict
 
 import torch
+
+# Runnable from a checkout without installing the package.
+sys.path.insert(
+    0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+
+from mmpathseg.utils.checkpoint import (  # noqa: E402
+    ConversionError, load_tensor_state_dict)
 
 # Every name a timm ViT with LayerScale and a class token may have.
 TIMM_VIT_KEYS = re.compile(
@@ -38,37 +45,9 @@ REQUIRED = ('patch_embed.proj.weight', 'pos_embed', 'cls_token',
 DROPPED_PREFIXES = ('head.', 'fc_norm.')
 
 
-class ConversionError(RuntimeError):
-    """The input is not a checkpoint this converter accepts."""
-
-
 def load_tensor_dict(path: str) -> Dict[str, torch.Tensor]:
-    """Load ``path`` weights-only and return its flat ``name -> tensor``
-    dict (also under a top-level ``state_dict`` / ``model`` key)."""
-    try:
-        obj = torch.load(path, map_location='cpu', weights_only=True)
-    except pickle.UnpicklingError as err:
-        first = str(err).strip().splitlines()[0] if str(err) else ''
-        raise ConversionError(
-            f'refused {path}: it is not a plain state dict of tensors (it '
-            'pickles Python objects that a weights-only load does not '
-            f'build: {first}). Use the official UNI `pytorch_model.bin`; '
-            'never unpickle files you did not make.') from None
-    if isinstance(obj, dict):
-        for key in ('state_dict', 'model'):
-            if key in obj and isinstance(obj[key], dict):
-                obj = obj[key]
-                break
-    if not isinstance(obj, dict) or not obj:
-        raise ConversionError(
-            f'refused {path}: expected a dict of tensors, got '
-            f'{type(obj).__name__}.')
-    bad = [k for k, v in obj.items() if not isinstance(v, torch.Tensor)]
-    if bad:
-        raise ConversionError(
-            f'refused {path}: entries {bad[:5]} are not tensors; expected a '
-            'plain state dict.')
-    return obj
+    """Load ``path`` weights-only as a flat ``name -> tensor`` dict."""
+    return load_tensor_state_dict(path, 'Use the official UNI `pytorch_model.bin`.')
 
 
 def convert_uni(state_dict: Dict[str, torch.Tensor]

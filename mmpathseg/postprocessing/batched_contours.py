@@ -16,18 +16,14 @@ component whose first pixel comes last in raster order. ``RETR_EXTERNAL``
 returns exactly the top-level contours, each starting at its component's first
 raster pixel, so the same one is picked by that rule.
 """
-from typing import List, Optional
+from typing import List
 
 import cv2
 import numpy as np
 
 
-def trace_contours(pixels: np.ndarray,
-                   areas: np.ndarray,
-                   width: int,
-                   boxes: np.ndarray,
-                   row_shifts: Optional[np.ndarray] = None
-                   ) -> List[np.ndarray]:
+def trace_contours(pixels: np.ndarray, areas: np.ndarray, width: int,
+                   boxes: np.ndarray) -> List[np.ndarray]:
     """Trace the outer contour of every instance.
 
     Args:
@@ -38,9 +34,6 @@ def trace_contours(pixels: np.ndarray,
         width (int): width of the image the flat indices refer to.
         boxes (np.ndarray): ``(N, 4)`` int bounding boxes (x1, y1, x2, y2),
             x2 and y2 exclusive.
-        row_shifts (np.ndarray, optional): ``(N,)`` int rows subtracted
-            from each instance's contour (tiles stacked in one map give
-            contours in their own tile's coordinates). Defaults to None.
 
     Returns:
         list[np.ndarray]: N int32 ``(K, 2)`` (x, y) contours in image
@@ -115,8 +108,6 @@ def trace_contours(pixels: np.ndarray,
 
     back = np.stack([boxes[owners, 0] - x0[owners],
                      boxes[owners, 1] - y0[owners]], axis=1)
-    if row_shifts is not None:
-        back[:, 1] -= np.asarray(row_shifts, dtype=np.int64)[owners]
     points = (points + np.repeat(back, lengths, axis=0)).astype(np.int32)
     return [
         points[end - size:end] for end, size in zip(ends[chosen].tolist(),

@@ -2,7 +2,7 @@
 """The HoVer-Net/CellViT post-processing as a registered, configurable
 component: NP/HV/NC branch outputs of one image to an instance map, a
 per-pixel type map and per-instance results."""
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Dict, Optional, Union
 
 import numpy as np
 import torch
@@ -10,7 +10,7 @@ from mmengine.structures import InstanceData
 
 from mmpathseg.registry import TASK_UTILS
 from .hovernet_watershed import NP_MODES, foreground_mask, hover_watershed
-from .instance_properties import SCORE_MODES, instance_tables
+from .instance_properties import SCORE_MODES, instance_table
 
 ArrayLike = Union[np.ndarray, torch.Tensor]
 
@@ -170,51 +170,6 @@ class HoVerNetPostProcessor:
               float32 (x1, y1, x2, y2), ``contours`` list of (K, 2) int32
               (x, y) arrays.
         """
-        return self.process_batch([np_map], [hv_map],
-                                  None if nc_map is None else [nc_map])[0]
-
-    def process_batch(self,
-                      np_maps: Sequence[ArrayLike],
-                      hv_maps: Sequence[ArrayLike],
-                      nc_maps: Optional[Sequence[ArrayLike]] = None
-                      ) -> List[Dict]:
-        """Post-process a batch of images: one watershed per image, then the
-        per-instance properties of the whole batch in one pass
-        (:func:`~mmpathseg.postprocessing.instance_tables`), which gives
-        the same result as :meth:`__call__` image by image, faster.
-
-        Args:
-            np_maps, hv_maps (Sequence): B maps as in :meth:`__call__`
-                (a ``(B, C, H, W)`` tensor works too).
-            nc_maps (Sequence, optional): B NC maps. Defaults to None.
-
-        Returns:
-            list[dict]: B results as returned by :meth:`__call__`.
-        """
-        if len(hv_maps) != len(np_maps) or (nc_maps is not None
-                                            and len(nc_maps) != len(np_maps)):
-            raise ValueError('np_maps, hv_maps and nc_maps must hold one map '
-                             'per image.')
-        inst_maps, type_maps, type_probs = [], [], []
-        for i in range(len(np_maps)):
-            inst_map, type_map, probs = self._watershed(
-                np_maps[i], hv_maps[i],
-                None if nc_maps is None else nc_maps[i])
-            inst_maps.append(inst_map)
-            type_maps.append(type_map)
-            type_probs.append(probs)
-        tables = instance_tables(
-            inst_maps,
-            None if any(t is None for t in type_maps) else type_maps,
-            None if any(p is None for p in type_probs) else type_probs,
-            score_mode=self.score_mode,
-            drop_degenerate=self.drop_degenerate)
-        return [self.format_results(t, relabel=self.relabel) for t in tables]
-
-    def _watershed(self, np_map: ArrayLike, hv_map: ArrayLike,
-                   nc_map: Optional[ArrayLike]) -> Tuple:
-        """The instance map of one image, with its ``(H, W)`` type map or
-        ``(C + 1, H, W)`` type scores (None where not given)."""
         np_map = _to_numpy(np_map, 'np_map')
         hv_map = _to_numpy(hv_map, 'hv_map')
         fg = foreground_mask(np_map, self.np_mode, self.np_thresh)
@@ -236,7 +191,13 @@ class HoVerNetPostProcessor:
         if self.score_mode == 'mean_prob' and type_probs is None:
             raise ValueError("score_mode='mean_prob' needs nc_map as "
                              '(C + 1, H, W) probabilities.')
-        return inst_map, type_map, type_probs
+        table = instance_table(
+            inst_map,
+            type_map,
+            type_probs,
+            score_mode=self.score_mode,
+            drop_degenerate=self.drop_degenerate)
+        return self.format_results(table, relabel=self.relabel)
 
     @staticmethod
     def format_results(table: Dict, relabel: bool = False) -> Dict:

@@ -12,7 +12,7 @@ contours are traced on one packed canvas (:mod:`.batched_contours`). The
 values are identical to the reference (see
 ``tools/analysis_tools/benchmark_postprocessing.py`` and the tests).
 """
-from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
+from typing import Dict, NamedTuple, Optional
 
 import numpy as np
 
@@ -170,14 +170,6 @@ def instance_table(inst_map: np.ndarray,
           contours (``cv2.findContours``, ``RETR_TREE``,
           ``CHAIN_APPROX_SIMPLE``, first contour, as the reference).
     """
-    inst_map, type_map, type_probs = _check_inputs(inst_map, type_map,
-                                                   type_probs, score_mode)
-    return _describe(inst_map, type_map, type_probs, score_mode,
-                     drop_degenerate)
-
-
-def _check_inputs(inst_map, type_map, type_probs, score_mode: str) -> Tuple:
-    """Validate and convert the inputs of :func:`instance_table`."""
     if score_mode not in SCORE_MODES:
         raise ValueError(
             f'score_mode must be one of {SCORE_MODES}, got {score_mode!r}.')
@@ -202,22 +194,10 @@ def _check_inputs(inst_map, type_map, type_probs, score_mode: str) -> Tuple:
         if type_map.shape != inst_map.shape:
             raise ValueError(f'type_map {type_map.shape} and inst_map '
                              f'{inst_map.shape} must have the same shape.')
+
+    max_id = int(inst_map.max(initial=0))
     if inst_map.min(initial=0) < 0:
         raise ValueError('inst_map ids must be >= 0 (0 is background).')
-    return inst_map, type_map, type_probs
-
-
-def _describe(inst_map: np.ndarray,
-              type_map: Optional[np.ndarray],
-              type_probs: Optional[np.ndarray],
-              score_mode: str,
-              drop_degenerate: bool,
-              tile_height: Optional[int] = None) -> Dict:
-    """:func:`instance_table` on checked inputs. With ``tile_height``, the
-    map is a column of tiles of that height and boxes, centroids and
-    contours are given in each instance's own tile (same float operations
-    as for the tile alone)."""
-    max_id = int(inst_map.max(initial=0))
     if max_id == 0:
         return _empty_table(inst_map)
     if max_id > inst_map.size:
@@ -227,8 +207,8 @@ def _describe(inst_map: np.ndarray,
         if uniq[0] != 0:
             compact += 1
             uniq = np.concatenate([[0], uniq])
-        table = _describe(compact, type_map, type_probs, score_mode,
-                          drop_degenerate, tile_height)
+        table = instance_table(compact, type_map, type_probs, score_mode,
+                               drop_degenerate)
         table['inst_map'] = uniq[table['inst_map']].astype(np.int32)
         table['ids'] = uniq[table['ids']].astype(np.int64)
         return table
@@ -236,19 +216,13 @@ def _describe(inst_map: np.ndarray,
     groups = group_instances(inst_map)
     ids, areas, idx, fg = groups.ids, groups.areas, groups.idx, groups.fg
     num, starts, ys, xs = ids.size, groups.starts, groups.ys, groups.xs
-    boxes = groups.boxes
-    cmin, rmin = boxes[:, 0], boxes[:, 1]
-    row_shifts = None
-    if tile_height is not None:
-        row_shifts = rmin - rmin % tile_height
-        boxes = boxes - np.stack(
-            [np.zeros_like(row_shifts), row_shifts] * 2, axis=1)
+    cmin, rmin, cmax, rmax = groups.boxes.T
 
     # Centroids as m10/m00 of the bounding-box crop plus its offset, in the
     # same float64 operations as the reference (integer sums are exact).
     centroids = np.stack([
         (np.add.reduceat(xs, starts) - areas * cmin) / areas + cmin,
-        (np.add.reduceat(ys, starts) - areas * rmin) / areas + boxes[:, 1]
+        (np.add.reduceat(ys, starts) - areas * rmin) / areas + rmin
     ], axis=1)
 
     if type_map is None and type_probs is None:
@@ -278,9 +252,9 @@ def _describe(inst_map: np.ndarray,
                 idx, weights=prob_fg.astype(np.float64), minlength=num) / areas
 
     contours = trace_contours(groups.pixels, areas, inst_map.shape[1],
-                              groups.boxes, row_shifts)
+                              groups.boxes)
 
-    bboxes = boxes.astype(np.float32)
+    bboxes = groups.boxes.astype(np.float32)
     keep = np.array([c.shape[0] >= 3 for c in contours], dtype=bool)
     if drop_degenerate and not keep.all():
         dropped = np.zeros(max_id + 1, dtype=bool)
@@ -299,82 +273,3 @@ def _describe(inst_map: np.ndarray,
         centroids=centroids,
         bboxes=bboxes,
         contours=contours)
-
-
-def instance_tables(inst_maps: Sequence[np.ndarray],
-                    type_maps: Optional[Sequence[np.ndarray]] = None,
-                    type_probs: Optional[Sequence[np.ndarray]] = None,
-                    score_mode: str = 'vote',
-                    drop_degenerate: bool = True) -> List[Dict]:
-    """:func:`instance_table` of a batch of tiles in one pass.
-
-    The tiles are stacked into one column with their ids offset, described
-    at once and split again, so the fixed cost of the numpy calls and of the
-    contour tracing is paid once per batch instead of once per tile. Every
-    table equals ``instance_table`` of its tile alone (ids, maps, floats and
-    contours alike); tiles of different sizes, or ids too large to offset in
-    int32, are described one by one.
-
-    Args:
-        inst_maps (Sequence[np.ndarray]): B ``(H, W)`` int instance maps.
-        type_maps (Sequence[np.ndarray], optional): B ``(H, W)`` type maps.
-        type_probs (Sequence[np.ndarray], optional): B ``(C + 1, H, W)``
-            type probabilities.
-        score_mode (str): see :func:`instance_table`.
-        drop_degenerate (bool): see :func:`instance_table`.
-
-    Returns:
-        list[dict]: B tables as returned by :func:`instance_table`.
-    """
-    num = len(inst_maps)
-    for name, seq in (('type_maps', type_maps), ('type_probs', type_probs)):
-        if seq is not None and len(seq) != num:
-            raise ValueError(f'{name} has {len(seq)} entries for {num} '
-                             'instance maps.')
-    checked = [
-        _check_inputs(inst_maps[i], None if type_maps is None else
-                      type_maps[i], None if type_probs is None else
-                      type_probs[i], score_mode) for i in range(num)
-    ]
-    max_ids = np.array([int(c[0].max(initial=0)) for c in checked],
-                       dtype=np.int64)
-    offsets = np.cumsum(max_ids) - max_ids
-    shapes = {c[0].shape for c in checked}
-    prob_channels = {None if c[2] is None else c[2].shape[0] for c in checked}
-    if num < 2 or len(shapes) > 1 or len(prob_channels) > 1 \
-            or max_ids.sum() >= np.iinfo(np.int32).max \
-            or any(m > c[0].size for m, c in zip(max_ids, checked)):
-        return [
-            _describe(*c, score_mode, drop_degenerate) for c in checked
-        ]
-
-    height = checked[0][0].shape[0]
-    column = np.concatenate([
-        np.where(c[0] > 0, c[0] + np.int32(off), 0).astype(np.int32)
-        for c, off in zip(checked, offsets.tolist())
-    ])
-    types = None if type_maps is None else np.concatenate(
-        [c[1] for c in checked])
-    probs = None if type_probs is None else np.concatenate(
-        [c[2] for c in checked], axis=1)
-    table = _describe(column, types, probs, score_mode, drop_degenerate,
-                      tile_height=height)
-
-    ends = np.searchsorted(table['ids'], offsets + max_ids, side='right')
-    starts = np.concatenate([[0], ends[:-1]])
-    tables = []
-    for k in range(num):
-        part = slice(int(starts[k]), int(ends[k]))
-        tile = table['inst_map'][k * height:(k + 1) * height]
-        tables.append(
-            dict(
-                inst_map=np.where(tile > 0, tile - np.int32(offsets[k]),
-                                  0).astype(np.int32),
-                ids=table['ids'][part] - offsets[k],
-                labels=table['labels'][part],
-                scores=table['scores'][part],
-                areas=table['areas'][part],
-                centroids=table['centroids'][part],
-                bboxes=table['bboxes'][part],
-                contours=table['contours'][part]))
-    return tables

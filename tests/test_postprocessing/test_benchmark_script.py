@@ -8,8 +8,7 @@ from tools.analysis_tools import benchmark_postprocessing as bench
 
 def test_benchmark_runs_on_a_small_tile(monkeypatch, capsys):
     monkeypatch.setattr(sys, 'argv', [
-        'benchmark_postprocessing.py', '--case', '96:15', '--repeat', '1',
-        '--batch', '3'
+        'benchmark_postprocessing.py', '--case', '96:15', '--repeat', '1'
     ])
     bench.main()
     out = capsys.readouterr().out
@@ -19,11 +18,6 @@ def test_benchmark_runs_on_a_small_tile(monkeypatch, capsys):
         'end to end (NP/HV/NC -> instances)', 'PQ'
     ]
     assert all(row.rstrip().endswith('yes') for row in rows), out
-    batch = [line for line in out.splitlines() if line.startswith('96px, ')]
-    assert [row.split('|')[1].strip() for row in batch] == [
-        'per-instance extraction, per tile', 'end to end, per tile'
-    ]
-    assert all(row.rstrip().endswith('yes') for row in batch), out
 
 
 def test_synthetic_tile_is_realistic():

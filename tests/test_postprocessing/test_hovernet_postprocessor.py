@@ -122,31 +122,3 @@ def test_matches_reference_and_relabel():
     remapped = np.vectorize(lambda v: lut.get(v, 0))(result['inst_map'])
     assert np.array_equal(remapped, relabelled['inst_map'])
     assert np.array_equal(result['type_map'], relabelled['type_map'])
-
-
-@pytest.mark.parametrize('relabel', [False, True])
-def test_process_batch_equals_one_image_at_a_time(relabel):
-    outputs = []
-    for seed in range(3):
-        gt_inst, gt_type = synthetic_instances(96, 20, seed=seed)
-        outputs.append(synthetic_outputs(gt_inst, gt_type, seed=seed))
-    processor = HoVerNetPostProcessor(relabel=relabel)
-    # A (B, C, H, W) tensor batch, as the segmentor passes it.
-    np_maps, hv_maps, nc_maps = (torch.from_numpy(np.stack(maps))
-                                 for maps in zip(*outputs))
-    batched = processor.process_batch(np_maps, hv_maps, nc_maps)
-    assert len(batched) == 3
-    for res, (np_map, hv_map, nc_map) in zip(batched, outputs):
-        alone = processor(np_map, hv_map, nc_map)
-        assert np.array_equal(res['inst_map'], alone['inst_map'])
-        assert np.array_equal(res['type_map'], alone['type_map'])
-        for key in ('ids', 'labels', 'scores', 'areas', 'centroids',
-                    'bboxes'):
-            assert torch.equal(res['instances'][key],
-                               alone['instances'][key]), key
-        assert all(
-            np.array_equal(a, b)
-            for a, b in zip(res['instances'].contours,
-                            alone['instances'].contours))
-    with pytest.raises(ValueError, match='one map per image'):
-        processor.process_batch(np_maps, hv_maps[:2])

@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 
 from mmpathseg.postprocessing import (group_instances, hover_watershed,
-                                      instance_table, instance_tables,
-                                      trace_contours,
+                                      instance_table, trace_contours,
                                       vote_types)
 from tools.analysis_tools.benchmark_postprocessing import (
     compare_with_reference, reference_instances, reference_postprocess,
@@ -192,60 +191,3 @@ def test_more_instances_than_uint16_keys():
     assert table['centroids'][last].tolist() == [795.5, 795.5]
     assert table['contours'][last].tolist() == [[795, 795], [795, 796],
                                                 [796, 796], [796, 795]]
-
-
-def _assert_tables_equal(batched, alone):
-    assert batched.keys() == alone.keys()
-    for key in ('inst_map', 'ids', 'labels', 'scores', 'areas', 'centroids',
-                'bboxes'):
-        assert batched[key].dtype == alone[key].dtype, key
-        assert np.array_equal(batched[key], alone[key]), key
-    assert len(batched['contours']) == len(alone['contours'])
-    for got, expected in zip(batched['contours'], alone['contours']):
-        assert np.array_equal(got, expected)
-
-
-@pytest.mark.parametrize('mode', ['types', 'probs', 'mean_prob', 'binary'])
-def test_instance_tables_equal_one_tile_at_a_time(mode):
-    """The batched path gives, tile by tile, exactly what the per-tile path
-    gives: ids, maps, floats (centroids in the same float operations) and
-    contours, with empty tiles, degenerate instances and sparse ids."""
-    rng = np.random.default_rng(3)
-    tiles, types, probs = [], [], []
-    for seed in range(4):
-        inst, typ = synthetic_instances(96, 25, seed=seed)
-        if seed == 1:
-            inst[:] = 0  # an empty tile
-        if seed == 2:
-            inst[inst > 0] += 40  # non-contiguous ids
-            inst[0, 0] = 7  # a one-pixel (degenerate) instance
-        tiles.append(inst)
-        types.append(typ)
-        logits = rng.random((4, ) + inst.shape).astype(np.float32)
-        probs.append(logits / logits.sum(0, keepdims=True))
-    kwargs = dict(
-        types=dict(type_maps=types),
-        probs=dict(type_probs=probs),
-        mean_prob=dict(type_probs=probs, score_mode='mean_prob'),
-        binary=dict())[mode]
-    batched = instance_tables(tiles, **kwargs)
-    assert len(batched) == len(tiles)
-    for k, tile in enumerate(tiles):
-        alone = instance_table(
-            tile,
-            kwargs['type_maps'][k] if 'type_maps' in kwargs else None,
-            kwargs['type_probs'][k] if 'type_probs' in kwargs else None,
-            score_mode=kwargs.get('score_mode', 'vote'))
-        _assert_tables_equal(batched[k], alone)
-    assert batched[1]['ids'].size == 0
-    assert 7 not in batched[2]['ids']  # dropped as in the per-tile path
-
-
-def test_instance_tables_fall_back_for_mixed_sizes():
-    a, _ = synthetic_instances(64, 10, seed=0)
-    b, _ = synthetic_instances(80, 12, seed=1)
-    tables = instance_tables([a, b])
-    for table, tile in zip(tables, (a, b)):
-        _assert_tables_equal(table, instance_table(tile))
-    with pytest.raises(ValueError, match='type_maps has 1 entries'):
-        instance_tables([a, b], type_maps=[a])

@@ -39,8 +39,7 @@ from scipy import ndimage
 from skimage.segmentation import watershed
 
 from mmpathseg.postprocessing import (HoVerNetPostProcessor, foreground_mask,
-                                      hover_watershed, instance_table,
-                                      instance_tables)
+                                      hover_watershed, instance_table)
 
 # ---------------------------------------------------------------------------
 # Synthetic nuclei and network-like outputs
@@ -344,18 +343,14 @@ def reference_pq(true: np.ndarray, pred: np.ndarray,
 
 
 def project_pq(true: np.ndarray, pred: np.ndarray) -> Tuple[float, ...]:
-    """(DQ, SQ, PQ) with the pairing functions of mmpathseg's metric
-    (``instance_overlaps`` + ``match_instances``, which
-    ``nuclei_image_stats`` uses for PQ), with the same formula as
-    :func:`reference_pq`."""
-    from mmpathseg.evaluation.metrics.instance_matching import (
-        instance_overlaps, match_instances)
-    overlaps = instance_overlaps(true, pred)
-    matched = match_instances(overlaps, 0.5)
-    tp = float(matched.size)
-    fp, fn = overlaps.pred.num - tp, overlaps.gt.num - tp
+    """(DQ, SQ, PQ) from mmpathseg's metric statistics
+    (``nuclei_image_stats``, which also computes AJI, AJI+, Dice, DQ/SQ per
+    class), with the same formula as :func:`reference_pq`."""
+    from mmpathseg.evaluation.metrics import nuclei_image_stats
+    stats = nuclei_image_stats(true, None, pred, None, num_classes=0)
+    tp, fp, fn = (float(stats[k][0]) for k in ('tp', 'fp', 'fn'))
     dq = tp / (tp + 0.5 * fp + 0.5 * fn + 1e-6)
-    sq = float(overlaps.iou[matched].sum()) / (tp + 1e-6)
+    sq = float(stats['iou_sum'][0]) / (tp + 1e-6)
     return dq, sq, dq * sq
 
 
@@ -419,49 +414,8 @@ def peak_bytes(fn: Callable) -> int:
         tracemalloc.stop()
 
 
-def batch_rows(size: int, nuclei: int, repeat: int, seed: int,
-               batch: int) -> List[tuple]:
-    """Per-tile times on a batch of ``batch`` different tiles: the
-    reference one tile at a time, ours with ``instance_tables`` /
-    ``HoVerNetPostProcessor.process_batch`` (one pass over the batch)."""
-    outputs = []
-    for k in range(batch):
-        gt_inst, gt_type = synthetic_instances(size, nuclei, seed=seed + k)
-        outputs.append(synthetic_outputs(gt_inst, gt_type, seed=seed + k))
-    fgs = [foreground_mask(o[0], mode='argmax') for o in outputs]
-    insts = [hover_watershed(fg, o[1]) for fg, o in zip(fgs, outputs)]
-    types = [np.argmax(o[2], axis=0) for o in outputs]
-    processor = HoVerNetPostProcessor(magnification=40)
-    problems = []
-    for table, inst, typ in zip(instance_tables(insts, types), insts, types):
-        problems += compare_with_reference(
-            table, inst, reference_instances(inst, typ.astype(np.int32)))
-    identical = 'yes' if not problems else f'NO ({problems[0]})'
-    tag = f'{size}px, batch of {batch}'
-
-    def ref_extract():
-        for inst, typ in zip(insts, types):
-            reference_instances(inst, typ.astype(np.int32))
-
-    def ref_end_to_end():
-        for o in outputs:
-            reference_postprocess(*o)
-
-    rows = []
-    for name, ref_fn, our_fn in (
-        ('per-instance extraction, per tile', ref_extract,
-         lambda: instance_tables(insts, types)),
-        ('end to end, per tile', ref_end_to_end,
-         lambda: processor.process_batch(*zip(*outputs))),
-    ):
-        t_ref, t_our = time_pair(ref_fn, our_fn, repeat)
-        rows.append((tag, name, t_ref / batch, t_our / batch,
-                     peak_bytes(ref_fn), peak_bytes(our_fn), identical))
-    return rows
-
-
 def run_case(size: int, nuclei: int, repeat: int, seed: int,
-             pq_fn: Optional[Callable], batch: int = 16) -> List[tuple]:
+             pq_fn: Optional[Callable]) -> List[tuple]:
     gt_inst, gt_type = synthetic_instances(size, nuclei, seed=seed)
     np_map, hv_map, nc_map = synthetic_outputs(gt_inst, gt_type, seed=seed)
     fg = foreground_mask(np_map, mode='argmax')
@@ -496,8 +450,6 @@ def run_case(size: int, nuclei: int, repeat: int, seed: int,
         t_ref, t_our = time_pair(ref_fn, our_fn, repeat)
         rows.append((tag, name, t_ref, t_our, peak_bytes(ref_fn),
                      peak_bytes(our_fn), identical))
-    if batch > 1:
-        rows += batch_rows(size, nuclei, repeat, seed, batch)
     pq_ref = lambda: reference_pq(gt_inst, table['inst_map'])  # noqa: E731
     if pq_fn is None:
         t_ref = time_pair(pq_ref, pq_ref, repeat)[0]
@@ -547,17 +499,11 @@ def parse_args():
     parser.add_argument('--repeat', type=int, default=5)
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument(
-        '--batch',
-        type=int,
-        default=16,
-        help='also time a batch of this many tiles per case (per-tile '
-        'times); 1 to skip')
-    parser.add_argument(
         '--pq-fn',
         default=DEFAULT_PQ_FN,
         help='module:function of a PQ to time against the per-instance '
         'reference, called as fn(true_inst, pred_inst); default: '
-        "the PQ of mmpathseg's metric; 'none' to time the reference only")
+        "mmpathseg's metric statistics; 'none' to time the reference only")
     return parser.parse_args()
 
 
@@ -571,8 +517,7 @@ def main():
     try:
         for case in cases:
             size, nuclei = (int(v) for v in case.split(':'))
-            rows += run_case(size, nuclei, args.repeat, args.seed, pq_fn,
-                             args.batch)
+            rows += run_case(size, nuclei, args.repeat, args.seed, pq_fn)
     finally:
         cv2.setNumThreads(threads)
     print_table(rows)

@@ -400,12 +400,15 @@ class CellInstanceSegmentor(BaseSegmentor):
             else:
                 maps = whole_maps(self._map_fn, inputs, cfg.size_divisor)
             tissue = maps.pop('tissue', None)
-            results = self._postprocess_batch(maps)
+            results = []
             for i, meta in enumerate(batch_img_metas):
-                res = results[i]
+                res = self.postprocessor(maps['np'][i], maps['hv'][i],
+                                         maps['nc'][i] if 'nc' in maps else
+                                         None)
                 ori_shape = tuple(meta.get('ori_shape', inputs.shape[-2:]))
                 if tuple(res['inst_map'].shape) != ori_shape:
-                    results[i] = self._resize_result(res, ori_shape)
+                    res = self._resize_result(res, ori_shape)
+                results.append(res)
 
         if maps is not None:
             maps.pop('tissue', None)
@@ -422,20 +425,6 @@ class CellInstanceSegmentor(BaseSegmentor):
                     for k, v in maps.items()
                 }
         return results
-
-    def _postprocess_batch(self, maps: Dict[str, Tensor]) -> List[dict]:
-        """Post-process ``(B, C, H, W)`` maps, in one batch when the
-        post-processor has ``process_batch`` (:class:`HoVerNetPostProcessor`
-        does), else image by image."""
-        nc = maps.get('nc')
-        batch_fn = getattr(self.postprocessor, 'process_batch', None)
-        if batch_fn is not None:
-            return batch_fn(maps['np'], maps['hv'], nc)
-        return [
-            self.postprocessor(maps['np'][i], maps['hv'][i],
-                               None if nc is None else nc[i])
-            for i in range(maps['np'].shape[0])
-        ]
 
     def _format_table(self, table: dict) -> dict:
         fmt = getattr(self.postprocessor, 'format_results',

@@ -10,7 +10,7 @@ class MosMedPlusDataset(TextSegDataset):
 
     Layout (see ``data/README.md``)::
 
-        data/mosmed_plus/
+        data/MosMedDataPlus/
           Train Folder/frames/<name>.png   Train Folder/masks/<name>.png
           Val Folder/...                   Test Folder/...
           Train_text_MosMedData+.xlsx  Val_text_MosMedData+.xlsx

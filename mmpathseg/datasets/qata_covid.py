@@ -10,7 +10,7 @@ class QaTaCOV19Dataset(TextSegDataset):
 
     Layout (see ``data/README.md``)::
 
-        data/qata_covid19/
+        data/QaTa-COV19/
           Train Set/Images/<name>.png        Train Set/Ground-truths/mask_<name>.png
           Test Set/Images/<name>.png         Test Set/Ground-truths/mask_<name>.png
           Train_text_for_Covid19.xlsx        (7145 rows: train + val)

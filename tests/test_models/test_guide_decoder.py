@@ -113,3 +113,21 @@ def test_up_blocks_and_adapter():
     x = torch.randn(2, 5, 16)
     torch.testing.assert_close(adapter(x), x)  # identity at init
     assert adapter.down.out_features == 4
+
+
+def test_adapter_variants_and_distill_distances():
+    from mmpathseg.models.losses import FeatureDistillLoss
+    linear = BottleneckAdapter(8)
+    assert linear.norm is None and isinstance(linear.act, torch.nn.Identity)
+    houlsby = BottleneckAdapter(8, with_norm=True, act_cfg=dict(type='GELU'))
+    assert houlsby.norm is not None
+    s = torch.zeros(2, 3, 4)
+    t = torch.ones(2, 3, 4)
+    t[1] *= 2
+    # mse: mean of 1 and 4; l2: mean of sqrt(12) and sqrt(48).
+    assert FeatureDistillLoss()(s, t).item() == pytest.approx(2.5)
+    assert FeatureDistillLoss(distance='l2')(s, t).item() == pytest.approx(
+        (12**0.5 + 48**0.5) / 2)
+    assert FeatureDistillLoss()([s, s], [t, s]).item() == pytest.approx(1.25)
+    with pytest.raises(ValueError, match='distance'):
+        FeatureDistillLoss(distance='l1')

@@ -3,7 +3,7 @@
 # Images resized to 224 x 224 and evaluated there. No flips (the reports say
 # "left"/"right" lung).
 dataset_type = 'MosMedPlusDataset'
-data_root = 'data/mosmed_plus'
+data_root = 'data/MosMedDataPlus'
 img_scale = (224, 224)
 train_pipeline = [
     dict(type='LoadImageFromFile'),

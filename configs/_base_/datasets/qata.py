@@ -6,7 +6,7 @@
 # Images are resized to 224 x 224 (masks nearest) and evaluated there.
 # No flips: the reports say "left"/"right" lung.
 dataset_type = 'QaTaCOV19Dataset'
-data_root = 'data/qata_covid19'
+data_root = 'data/QaTa-COV19'
 img_scale = (224, 224)
 train_ann = 'Train_text_for_Covid19.xlsx'
 test_ann = 'Test_text_for_Covid19.xlsx'

@@ -11,20 +11,18 @@ class MosMedPlusDataset(TextSegDataset):
     Layout (see ``data/README.md``)::
 
         data/MosMedDataPlus/
-          Train Folder/frames/<name>.png   Train Folder/masks/<name>.png
-          Val Folder/...                   Test Folder/...
-          Train_text_MosMedData+.xlsx  Val_text_MosMedData+.xlsx
+          frames/<name>.png      masks/<name>.png
+          Train_text_MosMedData+ 1.xlsx   Val_text_MosMedData+ 1.xlsx
           Test_text_MosMedData+.xlsx
 
-    Image and mask share the file name. The masks are 3-channel PNGs; load
+    Image and mask share the file name; each workbook selects its split. The masks are 3-channel PNGs; load
     them with :class:`~mmpathseg.datasets.transforms.LoadBinaryMask`, which
     reduces the channels before thresholding.
     """
 
     def __init__(self,
                  data_prefix: dict = dict(
-                     img_path='Train Folder/frames',
-                     seg_map_path='Train Folder/masks'),
+                     img_path='frames', seg_map_path='masks'),
                  mask_name: str = '{stem}.png',
                  **kwargs) -> None:
         super().__init__(data_prefix=data_prefix, mask_name=mask_name,

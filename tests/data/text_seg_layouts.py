@@ -74,9 +74,9 @@ def make_qata_layout(root: Path, names: List[str]) -> Path:
 
 
 def make_mosmed_layout(root: Path, names: List[str]) -> Path:
-    """``Train Folder/{frames,masks}``, same file names, 3-channel masks."""
-    img_dir = root / 'Train Folder' / 'frames'
-    gt_dir = root / 'Train Folder' / 'masks'
+    """``{frames,masks}``, same file names, 3-channel masks."""
+    img_dir = root / 'frames'
+    gt_dir = root / 'masks'
     img_dir.mkdir(parents=True)
     gt_dir.mkdir(parents=True)
     for i, name in enumerate(names):

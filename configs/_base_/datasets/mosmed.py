@@ -1,10 +1,12 @@
-# MosMedData+ CT slices with LViT's report sentences (see data/README.md).
-# LViT's published train / val / test workbooks (the usual 2183 / 273 / 273).
+# MosMedData+ CT slices with LViT's report sentences (see data/README.md):
+# one folder of frames and masks; LViT's published train / val / test
+# workbooks select the splits (the usual 2183 / 273 / 273).
 # Images resized to 224 x 224 and evaluated there. No flips (the reports say
 # "left"/"right" lung).
 dataset_type = 'MosMedPlusDataset'
 data_root = 'data/MosMedDataPlus'
 img_scale = (224, 224)
+data_prefix = dict(img_path='frames', seg_map_path='masks')
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadBinaryMask'),
@@ -37,10 +39,8 @@ train_dataloader = dict(
     dataset=dict(
         type=dataset_type,
         data_root=data_root,
-        ann_file='Train_text_MosMedData+.xlsx',
-        data_prefix=dict(
-            img_path='Train Folder/frames',
-            seg_map_path='Train Folder/masks'),
+        ann_file='Train_text_MosMedData+ 1.xlsx',
+        data_prefix=data_prefix,
         test_mode=False,
         pipeline=train_pipeline))
 val_dataloader = dict(
@@ -51,10 +51,8 @@ val_dataloader = dict(
     dataset=dict(
         type=dataset_type,
         data_root=data_root,
-        ann_file='Val_text_MosMedData+.xlsx',
-        data_prefix=dict(
-            img_path='Val Folder/frames',
-            seg_map_path='Val Folder/masks'),
+        ann_file='Val_text_MosMedData+ 1.xlsx',
+        data_prefix=data_prefix,
         test_mode=True,
         pipeline=test_pipeline))
 test_dataloader = dict(
@@ -66,9 +64,7 @@ test_dataloader = dict(
         type=dataset_type,
         data_root=data_root,
         ann_file='Test_text_MosMedData+.xlsx',
-        data_prefix=dict(
-            img_path='Test Folder/frames',
-            seg_map_path='Test Folder/masks'),
+        data_prefix=data_prefix,
         test_mode=True,
         pipeline=test_pipeline))
 val_evaluator = dict(type='DatasetDiceMetric', per_image=True)

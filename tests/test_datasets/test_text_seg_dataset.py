@@ -168,3 +168,45 @@ def test_random_drop_text():
     assert out['text'] == 'x'
     with pytest.raises(ValueError, match='prob'):
         RandomDropText(prob=2)
+
+
+@pytest.mark.parametrize('base', ['qata.py', 'mosmed.py'])
+def test_config_pipelines_run(tmp_path, base):
+    """The full-size dataset configs' pipelines on a toy copy of the layout
+    (the zoom augmentation forced on)."""
+    from mmengine.config import Config
+    from mmengine.dataset import pseudo_collate
+    from mmseg.models.data_preprocessor import SegDataPreProcessor
+
+    from mmpathseg.registry import DATASETS
+    cfg = Config.fromfile(
+        Path(__file__).resolve().parents[2] / 'configs/_base_/datasets' /
+        base)
+    names = ['a', 'b']
+    if base == 'qata.py':
+        root = make_qata_layout(tmp_path, names)
+    else:
+        root = make_mosmed_layout(tmp_path, names)
+    loaders = [cfg.train_dataloader, cfg.test_dataloader]
+    for loader in loaders:
+        ds_cfg = loader.dataset
+        rows = [['Image', 'Description']] + [[n, SENTENCES[0]]
+                                             for n in names]
+        write_xlsx(root / ds_cfg.ann_file, rows)
+        ds_cfg.data_root = str(root)
+        ds_cfg.pop('row_range', None)
+        pipeline = ds_cfg.pipeline
+        for t in pipeline:
+            if t['type'] == 'RandomApply':
+                t['prob'] = 1.0
+        if base == 'qata.py' and loader is cfg.test_dataloader:
+            (root / 'Test Set').symlink_to(root / 'Train Set')
+        ds = DATASETS.build(ds_cfg)
+        batch = pseudo_collate([ds[0], ds[1]])
+        out = SegDataPreProcessor(size=(224, 224))(batch, True)
+        assert out['inputs'].shape == (2, 3, 224, 224)
+        sample = out['data_samples'][0]
+        assert sample.gt_sem_seg.data.shape == (1, 224, 224)
+        assert sample.text == SENTENCES[0]
+        values = set(sample.gt_sem_seg.data.unique().tolist())
+        assert 1 in values and values <= {0, 1, 255}

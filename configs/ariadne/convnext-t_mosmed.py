@@ -2,6 +2,7 @@
 # Same recipe as QaTa with MosMed's batch 24.
 _base_ = [
     '../_base_/models/ariadne_convnext-t.py', '../_base_/datasets/mosmed.py',
-    '../_base_/default_runtime.py', '../_base_/schedules/schedule_guide_100e.py'
+    '../_base_/default_runtime.py',
+    '../_base_/schedules/schedule_guide_100e.py'
 ]
 log_processor = dict(by_epoch=True)

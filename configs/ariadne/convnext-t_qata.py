@@ -3,6 +3,7 @@
 # lr 3e-4, batch 32, 224 x 224, 100 epochs, cosine T_max 200.
 _base_ = [
     '../_base_/models/ariadne_convnext-t.py', '../_base_/datasets/qata.py',
-    '../_base_/default_runtime.py', '../_base_/schedules/schedule_guide_100e.py'
+    '../_base_/default_runtime.py',
+    '../_base_/schedules/schedule_guide_100e.py'
 ]
 log_processor = dict(by_epoch=True)

@@ -4,7 +4,8 @@
 # it, flagged in README), early stopping patience 20.
 _base_ = [
     '../_base_/models/mlmoe_convnext-t.py', '../_base_/datasets/qata.py',
-    '../_base_/default_runtime.py', '../_base_/schedules/schedule_guide_100e.py'
+    '../_base_/default_runtime.py',
+    '../_base_/schedules/schedule_guide_100e.py'
 ]
 optim_wrapper = dict(optimizer=dict(lr=3e-3))
 log_processor = dict(by_epoch=True)

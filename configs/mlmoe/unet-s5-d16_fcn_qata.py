@@ -4,7 +4,8 @@
 # sweep 1e-2 / 1e-3 / 1e-4 with SGD; AdamW 1e-3 here).
 _base_ = [
     '../_base_/models/unet-s5-d16_fcn_binary.py', '../_base_/datasets/qata.py',
-    '../_base_/default_runtime.py', '../_base_/schedules/schedule_guide_100e.py'
+    '../_base_/default_runtime.py',
+    '../_base_/schedules/schedule_guide_100e.py'
 ]
 optim_wrapper = dict(optimizer=dict(lr=1e-3))
 log_processor = dict(by_epoch=True)

@@ -15,9 +15,10 @@ class MosMedPlusDataset(TextSegDataset):
           Train_text_MosMedData+ 1.xlsx   Val_text_MosMedData+ 1.xlsx
           Test_text_MosMedData+.xlsx
 
-    Image and mask share the file name; each workbook selects its split. The masks are 3-channel PNGs; load
-    them with :class:`~mmpathseg.datasets.transforms.LoadBinaryMask`, which
-    reduces the channels before thresholding.
+    Image and mask share the file name; each workbook selects its split.
+    The masks are 3-channel PNGs; load them with
+    :class:`~mmpathseg.datasets.transforms.LoadBinaryMask`, which reduces the
+    channels before thresholding.
     """
 
     def __init__(self,

@@ -11,11 +11,13 @@ class QaTaCOV19Dataset(TextSegDataset):
     Layout (see ``data/README.md``)::
 
         data/QaTa-COV19/
-          Train Set/Images/<name>.png        Train Set/Ground-truths/mask_<name>.png
-          Test Set/Images/<name>.png         Test Set/Ground-truths/mask_<name>.png
+          Train Set/Images/<name>.png
+          Train Set/Ground-truths/mask_<name>.png   (0/255)
+          Test Set/Images/<name>.png
+          Test Set/Ground-truths/mask_<name>.png
           Train_text_for_Covid19.xlsx        (7145 rows: train + val)
           Test_text_for_Covid19.xlsx         (2113 rows)
-          Train_ID.xlsx  Val_ID.xlsx         (LViT's 5716 / 1429 split; optional)
+          Train_ID.xlsx  Val_ID.xlsx         (LViT's 5716 / 1429; optional)
 
     Masks are 0/255 PNGs named ``mask_<name>.png``; the workbooks name the
     masks (``mask_<name>.png``) or the bare image, both match by stem. The

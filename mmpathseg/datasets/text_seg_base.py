@@ -15,7 +15,8 @@ from .text_table import read_annotation_table, read_name_list
 IMG_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff')
 
 
-def name_to_stem(name: str, strip_prefixes: Sequence[str] = ('mask_', )) -> str:
+def name_to_stem(name: str,
+                 strip_prefixes: Sequence[str] = ('mask_', )) -> str:
     """The matching key of an image or mask name.
 
     ``'mask_covid_1.png'`` -> ``'covid_1'``; ``'Train/covid_1.PNG'`` ->

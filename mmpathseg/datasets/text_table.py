@@ -72,7 +72,8 @@ def _cell_text(cell: ElementTree.Element, shared: List[str]) -> str:
         return shared[int(value.text)]
     text = value.text
     # Integers stored as floats ("12.0") read back as "12".
-    if kind is None and text.endswith('.0') and text[:-2].lstrip('-').isdigit():
+    if kind is None and text.endswith('.0') and \
+            text[:-2].lstrip('-').isdigit():
         text = text[:-2]
     return text
 
@@ -86,7 +87,8 @@ def read_xlsx_rows(path: str) -> List[List[str]]:
             for item in root.findall('m:si', _NS):
                 shared.append(''.join(
                     t.text or '' for t in item.iter(f'{{{_NS["m"]}}}t')))
-        sheet = ElementTree.fromstring(archive.read(_first_sheet_path(archive)))
+        sheet_xml = archive.read(_first_sheet_path(archive))
+    sheet = ElementTree.fromstring(sheet_xml)
     rows = []
     for row in sheet.findall('m:sheetData/m:row', _NS):
         cells: Dict[int, str] = {}

@@ -1,7 +1,7 @@
 # Copyright (c) mmpathseg contributors. All rights reserved.
 """Report-guided binary segmentation (Ariadne's Thread, MLMoE), with text,
 without text (virtual prompt) or with a fixed sentence."""
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F

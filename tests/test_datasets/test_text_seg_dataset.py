@@ -210,3 +210,25 @@ def test_config_pipelines_run(tmp_path, base):
         assert sample.text == SENTENCES[0]
         values = set(sample.gt_sem_seg.data.unique().tolist())
         assert 1 in values and values <= {0, 1, 255}
+
+
+def test_binary_mask_of_lvit_palette_templates(shared_fixtures):
+    """LViT's template masks are palette PNGs; the number of connected
+    regions equals the count stated by each template's sentence."""
+    from scipy import ndimage
+
+    from mmpathseg.datasets.transforms import LoadBinaryMask
+    root = shared_fixtures / 'lvit_text'
+    rows = read_annotation_table(str(root / 'LV_loss.xlsx'),
+                                 ['Image', 'Description'])
+    words = dict(one=1, two=2, three=3, four=4)
+    load = LoadBinaryMask()
+    for row in rows:
+        mask = load(dict(seg_map_path=str(root / row.values['Image'])))[
+            'gt_seg_map']
+        assert mask.shape == (350, 350) and set(np.unique(mask)) == {0, 1}
+        assert 0.07 < mask.mean() < 0.24
+        labels, n = ndimage.label(mask)
+        sizes = np.bincount(labels.ravel())[1:]
+        count = words[row.values['Description'].split(', ')[1].split()[0]]
+        assert int((sizes >= 128).sum()) == count, row

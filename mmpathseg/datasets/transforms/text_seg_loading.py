@@ -3,10 +3,12 @@
 PNGs; MosMedData+: 3-channel PNGs)."""
 from typing import Optional
 
-import mmcv
+import io
+
 import numpy as np
 from mmcv.transforms import BaseTransform
 from mmengine.fileio import get
+from PIL import Image
 
 from mmpathseg.registry import TRANSFORMS
 
@@ -15,7 +17,9 @@ from mmpathseg.registry import TRANSFORMS
 class LoadBinaryMask(BaseTransform):
     """Load ``seg_map_path`` as a 0/1 ``gt_seg_map``.
 
-    A multi-channel mask is reduced with the channel maximum, then pixels
+    A palette PNG is converted to grey first (its raw values are palette
+    indices, not intensities: LViT's template masks are such files), a
+    multi-channel mask is reduced with the channel maximum, then pixels
     ``> threshold`` are foreground. Ariadne reads QaTa masks as ``gt == 255``
     and MMI-UNet reduces MosMed's channels by their mean; for masks whose
     foreground is 255 in every channel, as in both releases, all three agree.
@@ -37,12 +41,15 @@ class LoadBinaryMask(BaseTransform):
 
     def transform(self, results: dict) -> dict:
         path = results['seg_map_path']
-        mask = mmcv.imfrombytes(
-            get(path, backend_args=self.backend_args),
-            flag='unchanged',
-            backend='pillow')
-        if mask is None:
-            raise ValueError(f'LoadBinaryMask: could not decode {path}.')
+        try:
+            image = Image.open(
+                io.BytesIO(get(path, backend_args=self.backend_args)))
+            if image.mode in ('P', 'PA', 'LA'):
+                image = image.convert('L')
+            mask = np.asarray(image)
+        except OSError as error:
+            raise ValueError(f'LoadBinaryMask: could not decode {path} '
+                             f'({error}).')
         if mask.ndim == 3:
             mask = mask.max(axis=2)
         results['gt_seg_map'] = (mask > self.threshold).astype(np.uint8)

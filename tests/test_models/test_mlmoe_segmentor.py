@@ -186,3 +186,21 @@ def test_distillation_teacher_uses_real_text_without_adapter(tok_dir):
     student = model.decode_head(feats, text, mask, use_adapter=True)
     for s, t in zip(student['fused'], teacher['fused']):
         torch.testing.assert_close(s, t)
+
+
+def test_output_shapes_and_tensor_mode(tok_dir):
+    model = _build(tok_dir, test_cfg=dict(output_shape='ori_shape'))
+    model.eval()
+    inputs, samples = fake_batch()
+    # The padded input is 64 x 64, the resized image 48 x 56, the original
+    # 96 x 112: the prediction is cropped, then resized back.
+    for s in samples:
+        s.set_metainfo(dict(img_shape=(48, 56), ori_shape=(96, 112)))
+    out = model.predict(inputs, samples)
+    assert out[0].pred_sem_seg.data.shape == (1, 96, 112)
+    model.test_cfg.output_shape = 'img_shape'
+    out = model.predict(inputs, samples)
+    assert out[0].seg_logits.data.shape == (1, 48, 56)
+    assert model._forward(inputs, samples).shape == (2, 1, 64, 64)
+    with pytest.raises(ValueError, match='output_shape'):
+        _build(tok_dir, test_cfg=dict(output_shape='pad_shape'))

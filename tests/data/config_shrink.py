@@ -40,3 +40,34 @@ SHRINK = {
         **_CELLVIT_HEAD
     },
 }
+
+# Text-guided family (Ariadne's Thread, MLMoE): a 1-block-per-stage ConvNeXt
+# (8..64 wide), a 2-layer 32-wide random BERT, a 4-wide head; the full-size
+# widths and parameter counts are checked in tests/test_models.
+_TINY_BERT = dict(
+    vocab_size=64,
+    hidden_size=32,
+    num_hidden_layers=2,
+    num_attention_heads=2,
+    intermediate_size=64,
+    max_position_embeddings=64)
+_GUIDE_TINY = {
+    'model.backbone.arch': dict(
+        _delete_=True, depths=[1, 1, 1, 1], channels=[8, 16, 32, 64]),
+    'model.text_encoder.bert_config': _TINY_BERT,
+    'model.decode_head.in_channels': (8, 16, 32, 64),
+    'model.decode_head.text_channels': 32,
+    'model.decode_head.head_channels': 4,
+}
+SHRINK.update({
+    'configs/ariadne/convnext-t_*.py': _GUIDE_TINY,
+    'configs/mlmoe/convnext-t*.py': _GUIDE_TINY,
+    'configs/mlmoe/convnext-t*_virtual-prompt*.py': {
+        **_GUIDE_TINY, 'model.virtual_prompt.embed_dims': 32
+    },
+    'configs/mlmoe/unet-s5-d16_fcn_*.py': {
+        'model.backbone.base_channels': 4,
+        'model.decode_head.in_channels': 4,
+        'model.decode_head.channels': 4,
+    },
+})

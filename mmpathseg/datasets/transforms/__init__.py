@@ -14,3 +14,7 @@ __all__ = [
     'GaussNoise', 'ColorJitter', 'Superpixels', 'GenerateHVMap',
     'PackNucleiInputs', 'LoadNucleiAnnotations', 'UpscaleCrop'
 ]
+from .text_formatting import PackTextSegInputs, RandomDropText  # noqa: E402
+from .text_seg_loading import LoadBinaryMask  # noqa: E402
+
+__all__ += ['PackTextSegInputs', 'RandomDropText', 'LoadBinaryMask']

@@ -7,3 +7,6 @@ __all__ = [
     'NucleiInstanceMetric', 'nuclei_image_stats', 'aggregate_nuclei_stats',
     'AGGREGATIONS'
 ]
+from .dataset_dice_metric import DatasetDiceMetric  # noqa: E402
+
+__all__ += ['DatasetDiceMetric']

@@ -9,3 +9,11 @@ __all__ = [
     'FocalTverskyLoss', 'MCFocalTverskyLoss', 'HoVerCrossEntropyLoss',
     'HoVerDiceLoss', 'HVMSELoss', 'MSGELoss'
 ]
+from .diversity_loss import GateDiversityLoss, gate_diversity  # noqa: E402
+from .feature_distill_loss import FeatureDistillLoss  # noqa: E402
+from .soft_dice_loss import SoftDiceLoss  # noqa: E402
+
+__all__ += [
+    'GateDiversityLoss', 'gate_diversity', 'FeatureDistillLoss',
+    'SoftDiceLoss'
+]

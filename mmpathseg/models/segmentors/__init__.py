@@ -2,3 +2,6 @@
 from .cell_instance_segmentor import CellInstanceSegmentor
 
 __all__ = ['CellInstanceSegmentor']
+from .text_guided_segmentor import TextGuidedSegmentor  # noqa: E402
+
+__all__ += ['TextGuidedSegmentor']

@@ -3,10 +3,11 @@ from .conic import CONIC_CLASSES, CoNICDataset
 from .nuclei_folder import NucleiFolderDataset
 from .pannuke import (NUCLEI_TYPES, PANNUKE_TISSUE_TYPES, PanNukeDataset,
                       pannuke_fold_files)
+from .samed2d import PromptDatasetError, SAMed2DDataset
 from .transforms import *  # noqa: F401,F403
 
 __all__ = [
     'PanNukeDataset', 'pannuke_fold_files', 'NUCLEI_TYPES',
     'PANNUKE_TISSUE_TYPES', 'CoNICDataset', 'CONIC_CLASSES',
-    'NucleiFolderDataset'
+    'NucleiFolderDataset', 'SAMed2DDataset', 'PromptDatasetError'
 ]

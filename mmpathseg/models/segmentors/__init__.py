@@ -1,4 +1,5 @@
 # Copyright (c) mmpathseg contributors. All rights reserved.
 from .cell_instance_segmentor import CellInstanceSegmentor
+from .promptable_segmentor import PromptableSegmentor
 
-__all__ = ['CellInstanceSegmentor']
+__all__ = ['CellInstanceSegmentor', 'PromptableSegmentor']

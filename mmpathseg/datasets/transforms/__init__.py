@@ -10,7 +10,7 @@ from .upscale_crop import UpscaleCrop
 from .medical_intensity import IntensityWindow, MinMaxScale
 from .prompt_formatting import PackPromptInputs
 from .prompt_generation import GenerateBoxPrompt, GeneratePointPrompt
-from .prompt_loading import LoadPromptMasks, SampleMasks
+from .prompt_loading import LoadIMedLabels, LoadPromptMasks, SampleMasks
 from .prompt_resize import PromptResize
 
 __all__ = [
@@ -20,5 +20,5 @@ __all__ = [
     'PackNucleiInputs', 'LoadNucleiAnnotations', 'UpscaleCrop',
     'SampleMasks', 'LoadPromptMasks', 'GenerateBoxPrompt',
     'GeneratePointPrompt', 'PromptResize', 'PackPromptInputs', 'MinMaxScale',
-    'IntensityWindow'
+    'IntensityWindow', 'LoadIMedLabels'
 ]

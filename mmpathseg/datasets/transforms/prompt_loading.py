@@ -35,7 +35,8 @@ class SampleMasks(BaseTransform):
         self.replace = replace
 
     def transform(self, results: dict) -> dict:
-        count = len(results['mask_paths'])
+        loaded = 'gt_masks' in results
+        count = len(results['gt_masks'] if loaded else results['mask_paths'])
         if count == 0:
             raise ValueError(
                 f'SampleMasks: {results.get("img_path")} has no masks.')
@@ -46,6 +47,8 @@ class SampleMasks(BaseTransform):
         for key in ('mask_paths', 'mask_names'):
             if key in results:
                 results[key] = [results[key][i] for i in picks]
+        if loaded:
+            results['gt_masks'] = results['gt_masks'][picks]
         return results
 
     def __repr__(self) -> str:
@@ -118,3 +121,45 @@ class LoadPromptMasks(BaseTransform):
     def __repr__(self) -> str:
         return (f'{type(self).__name__}(threshold={self.threshold}, '
                 f'keep_ori={self.keep_ori})')
+
+
+@TRANSFORMS.register_module()
+class LoadIMedLabels(BaseTransform):
+    """Read an IMed-361M label (sparse CSR ``.npz``) into ``gt_masks``.
+
+    One binary mask per **non-empty** class row; ``mask_names`` gets
+    ``'class<row>'``. An image whose label is all empty raises (IMIS-Bench
+    lists only labelled slices).
+
+    Required keys: ``label_path``, ``img``.
+    Added keys: ``gt_masks`` ``(K, H, W)`` uint8, ``mask_names``,
+    ``ori_gt_masks`` when ``keep_ori``.
+
+    Args:
+        keep_ori (bool): Keep an original-resolution copy. Defaults to
+            False.
+    """
+
+    def __init__(self, keep_ori: bool = False) -> None:
+        self.keep_ori = keep_ori
+
+    def transform(self, results: dict) -> dict:
+        from ..imed361m import load_label_masks
+        path = results['label_path']
+        masks = load_label_masks(path)
+        shape = results['img'].shape[:2]
+        if masks.shape[1:] != tuple(shape):
+            raise ValueError(
+                f'LoadIMedLabels: label {path} is {masks.shape[1:]} but its '
+                f'image {results.get("img_path")} is {tuple(shape)}.')
+        rows = np.flatnonzero(masks.reshape(len(masks), -1).any(1))
+        if rows.size == 0:
+            raise ValueError(f'LoadIMedLabels: {path} has no foreground.')
+        results['gt_masks'] = masks[rows]
+        results['mask_names'] = [f'class{r}' for r in rows]
+        if self.keep_ori:
+            results['ori_gt_masks'] = results['gt_masks'].copy()
+        return results
+
+    def __repr__(self) -> str:
+        return f'{type(self).__name__}(keep_ori={self.keep_ori})'

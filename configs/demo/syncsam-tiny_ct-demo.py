@@ -64,3 +64,5 @@ default_hooks = dict(
     logger=dict(interval=20),
     checkpoint=dict(interval=max_iters, max_keep_ckpts=1))
 randomness = dict(seed=0)
+# Box- or point-prompted batches leave some prompt embeddings unused.
+find_unused_parameters = True

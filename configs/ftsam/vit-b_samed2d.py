@@ -24,6 +24,7 @@ model = dict(
             dict(type='MaskDiceLoss', loss_weight=1.0),
             dict(type='MaskIoUMSELoss', loss_weight=1.0)
         ]),
-    train_cfg=dict(num_rounds=8),
+    train_cfg=dict(num_rounds=8, mask_prompt='prob'),
+    test_cfg=dict(mask_prompt='prob'),
     init_cfg=dict(checkpoint='data/pretrained/sam_vit-b_promptable-256.pth'))
 log_processor = dict(by_epoch=True)

@@ -74,7 +74,8 @@ model = dict(
         mask_only_rounds=True,
         detach_image_features=True,
         round_reduction='mean'),
-    test_cfg=dict(box=True, points=(1, 5), mask_prompt='logits', seed=0),
+    # Mask prompt as in training (SAM-Med2D feeds probabilities in both).
+    test_cfg=dict(box=True, points=(1, 5), mask_prompt='prob', seed=0),
     # SAM ViT-B with its 256 px tables, prompt encoder and decoder parts
     # (`sam2promptable.py --img-size 256 --target syncsam`).
     init_cfg=dict(

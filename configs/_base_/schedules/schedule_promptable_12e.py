@@ -27,3 +27,7 @@ default_hooks = dict(
         interval=1,
         max_keep_ckpts=2),
     sampler_seed=dict(type='DistSamplerSeedHook'))
+# A box-prompted batch leaves the point embeddings (and a point batch the
+# box corners) without gradient: DDP must allow unused parameters (the
+# reference runs DDP with find_unused_parameters=True too).
+find_unused_parameters = True

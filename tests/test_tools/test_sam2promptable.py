@@ -17,7 +17,7 @@ from tools.model_converters.sam2promptable import (convert,
                                                    load_tensors_only, main)
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / 'data'))
-from tiny_promptable import TINY_PROMPT, tiny_sam  # noqa: E402
+from tiny_promptable import tiny_sam  # noqa: E402
 
 init_default_scope('mmpathseg')
 modeling = pytest.importorskip('segment_anything.modeling')

@@ -112,8 +112,9 @@ def generate_slice(rng: np.random.Generator
     if rng.random() < 0.85:  # spleen: right of the image
         place('spleen', _ellipse(
             shape, cy - height * rng.uniform(0.0, 0.1),
-            cx + width * rng.uniform(0.25, 0.3), height * rng.uniform(.08, .12),
-            width * rng.uniform(.05, .08), rng.uniform(.3, .9)), 135.0)
+            cx + width * rng.uniform(0.25, 0.3),
+            height * rng.uniform(.08, .12), width * rng.uniform(.05, .08),
+            rng.uniform(.3, .9)), 135.0)
     kidneys = 0
     for side in (-1, 1):  # kidneys either side of the spine
         if rng.random() < 0.9:

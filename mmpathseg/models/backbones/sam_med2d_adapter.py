@@ -1,6 +1,5 @@
 # Copyright (c) mmpathseg contributors. All rights reserved.
 """SAM-Med2D's adapter in every SAM ViT block."""
-from typing import Union
 
 import torch
 import torch.nn as nn

@@ -1,7 +1,7 @@
 # Copyright (c) mmpathseg contributors. All rights reserved.
 """SyncSAM's multi-scale fusion branch (SAM-HQ's global-local feature with
 three taps)."""
-from typing import List, Sequence
+from typing import Sequence
 
 import torch
 import torch.nn as nn

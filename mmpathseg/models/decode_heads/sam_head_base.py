@@ -25,8 +25,6 @@ class BaseSAMMaskHead(BaseModule):
 
     Args:
         loss_decode (dict | list[dict]): Loss configs.
-        frozen (Sequence[str]): Names of submodules (or parameters) to
-            freeze.
         init_cfg (dict, optional): Initialisation config.
     """
 
@@ -39,6 +37,7 @@ class BaseSAMMaskHead(BaseModule):
         self.loss_decode = nn.ModuleList([MODELS.build(c) for c in losses])
 
     def _freeze(self, names: Sequence[str]) -> None:
+        """Stop gradients to the named submodules (or parameters)."""
         known = dict(self.named_children())
         for name in names:
             target = known.get(name, getattr(self, name, None))

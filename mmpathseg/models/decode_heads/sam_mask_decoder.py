@@ -3,6 +3,7 @@
 from typing import Optional, Sequence, Tuple, Union
 
 import torch
+
 from mmpathseg.registry import MODELS
 from mmpathseg.utils.typing_utils import ConfigType, OptMultiConfig
 from .sam_head_base import BaseSAMMaskHead

@@ -1,6 +1,6 @@
 # Copyright (c) mmpathseg contributors. All rights reserved.
 """SyncSAM's mask decoder: a Med-Output token and the multi-scale feature."""
-from typing import Optional, Sequence, Tuple, Union
+from typing import Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn

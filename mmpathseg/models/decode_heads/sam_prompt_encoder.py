@@ -3,7 +3,6 @@
 from typing import Optional, Tuple
 
 import torch
-import torch.nn as nn
 from mmengine.model import BaseModule
 
 from mmpathseg.registry import MODELS

@@ -1,7 +1,7 @@
 # Copyright (c) mmpathseg contributors. All rights reserved.
 """Clicks on the errors of a prediction, and the settings of the
 interactive simulation loop (SAM, SAM-Med2D, IMIS, SyncSAM)."""
-from typing import Dict, Optional, Sequence, Tuple
+from typing import Optional, Tuple
 
 import torch
 from mmengine.config import ConfigDict

@@ -25,5 +25,6 @@ def test_promptable_counts(repo_root, config, total, trainable):
     assert rows[0][1:] == (total, trainable)
     # The paper's rounded figures.
     if 'syncsam' in config:
-        paper = {'rn50': (138, 48), 'rn34': (116, 26)}[config.split('/')[-1][:4]]
+        arch = config.split('/')[-1][:4]
+        paper = {'rn50': (138, 48), 'rn34': (116, 26)}[arch]
         assert (round(total / 1e6), round(trainable / 1e6)) == paper

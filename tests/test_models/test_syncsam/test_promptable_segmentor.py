@@ -126,3 +126,26 @@ def test_bad_train_cfg():
         _build(tiny_syncsam(rounds=3))
     with pytest.raises(ValueError, match='first_prompt'):
         _build(tiny_syncsam(first_prompt=dict(text=1.0)))
+
+
+def test_accumulated_points_and_logit_mask_prompts():
+    """IMIS-style loop: clicks accumulate, logits fed back, summed rounds."""
+    model = _build(tiny_syncsam(
+        num_rounds=3, clicks_per_round=(2, ), accumulate_points=True,
+        mask_prompt='logits', mask_only_rounds=False,
+        round_reduction='sum', first_prompt=dict(point=1.0)))
+    seen = []
+    original = model.prompt_encoder.forward
+
+    def spy(points=None, boxes=None, masks=None, num=None):
+        seen.append((None if points is None else points[0].shape[1],
+                     boxes is not None, masks is not None))
+        return original(points=points, boxes=boxes, masks=masks, num=num)
+
+    model.prompt_encoder.forward = spy
+    batch = model.data_preprocessor(tiny_batch(), True)
+    losses = model.loss(**batch)
+    # 1 GT point, then 2, 4, 6 accumulated clicks with the mask fed back.
+    assert seen == [(1, False, False), (2, False, True), (4, False, True),
+                    (6, False, True)]
+    sum(losses.values()).backward()

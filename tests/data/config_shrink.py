@@ -71,3 +71,52 @@ SHRINK.update({
         'model.decode_head.channels': 4,
     },
 })
+
+# Promptable family (SAM, FT-SAM, MedSAM, SAM-Med2D, SyncSAM): a 32-wide,
+# 8-block ViT (4 stages) at 64 px, ResNet-18 with 8 base channels, 32-wide
+# prompt encoder and decoder. Full-size shapes and module sizes are checked
+# by tests/test_models/test_syncsam/test_sam_parts.py.
+_PROMPT_TINY = {
+    'model.data_preprocessor.size': (64, 64),
+    'model.data_preprocessor.test_cfg.size': (64, 64),
+    'model.image_encoder.vit.arch': dict(
+        _delete_=True, embed_dims=32, num_layers=8, num_heads=2,
+        global_attn_indexes=(1, 3, 5, 7)),
+    'model.image_encoder.vit.img_size': 64,
+    'model.image_encoder.vit.window_size': 2,
+    'model.image_encoder.vit.out_channels': 32,
+    'model.prompt_encoder.embed_dims': 32,
+    'model.prompt_encoder.image_embedding_size': 4,
+    'model.prompt_encoder.input_image_size': 64,
+    'model.prompt_encoder.mask_in_channels': 4,
+    'model.mask_decoder.embed_dims': 32,
+    'model.mask_decoder.depth': 1,
+    'model.mask_decoder.num_heads': 2,
+    'model.mask_decoder.mlp_dims': 64,
+}
+_SYNCSAM_TINY = {
+    **_PROMPT_TINY,
+    'model.image_encoder.cnn.depth': 18,
+    'model.image_encoder.cnn.base_channels': 8,
+    'model.image_encoder.cnn.stem_channels': 8,
+    'model.image_encoder.cnn_channels': (8, 16, 32, 64),
+    'model.image_encoder.multi_scale.vit_channels': 32,
+    'model.image_encoder.multi_scale.embed_channels': 32,
+    'model.image_encoder.multi_scale.out_channels': 4,
+    'model.image_encoder.multi_scale.bridge_channels': 8,
+}
+SHRINK.update({
+    'configs/syncsam/*.py': _SYNCSAM_TINY,
+    'configs/sam/*.py': {
+        **_PROMPT_TINY, 'model.mask_decoder.iou_head_hidden_dims': 32
+    },
+    'configs/ftsam/*.py': {
+        **_PROMPT_TINY, 'model.mask_decoder.iou_head_hidden_dims': 32
+    },
+    'configs/medsam/*.py': {
+        **_PROMPT_TINY, 'model.mask_decoder.iou_head_hidden_dims': 32
+    },
+    'configs/sam-med2d/*.py': {
+        **_PROMPT_TINY, 'model.mask_decoder.iou_head_hidden_dims': 32
+    },
+})

@@ -1,7 +1,8 @@
 # Copyright (c) mmpathseg contributors. All rights reserved.
 from .cell_instance_segmentor import CellInstanceSegmentor
+from .promptable_segmentor import PromptableSegmentor
+from .text_guided_segmentor import TextGuidedSegmentor
 
-__all__ = ['CellInstanceSegmentor']
-from .text_guided_segmentor import TextGuidedSegmentor  # noqa: E402
-
-__all__ += ['TextGuidedSegmentor']
+__all__ = [
+    'CellInstanceSegmentor', 'PromptableSegmentor', 'TextGuidedSegmentor'
+]

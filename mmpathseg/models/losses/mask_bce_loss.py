@@ -1,0 +1,37 @@
+# Copyright (c) mmpathseg contributors. All rights reserved.
+"""Binary cross-entropy on mask logits (MedSAM's second term)."""
+from typing import Optional
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from mmpathseg.registry import MODELS
+
+
+@MODELS.register_module()
+class MaskBCELoss(nn.Module):
+    """``BCEWithLogits`` averaged over every pixel of every mask.
+
+    Args:
+        loss_weight (float): Defaults to 1.0.
+        loss_name (str): Defaults to 'loss_bce'.
+    """
+
+    def __init__(self,
+                 loss_weight: float = 1.0,
+                 loss_name: str = 'loss_bce') -> None:
+        super().__init__()
+        self.loss_weight = loss_weight
+        self._loss_name = loss_name
+
+    @property
+    def loss_name(self) -> str:
+        return self._loss_name
+
+    def forward(self,
+                logits: torch.Tensor,
+                target: torch.Tensor,
+                iou_pred: Optional[torch.Tensor] = None) -> torch.Tensor:
+        return self.loss_weight * F.binary_cross_entropy_with_logits(
+            logits, target.float())

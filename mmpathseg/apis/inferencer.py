@@ -21,6 +21,17 @@ from .task_adapters import get_task_adapter
 IMG_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp')
 
 
+def list_images(folder: str,
+                extensions: Sequence[str] = IMG_EXTENSIONS) -> List[str]:
+    """Paths of the images directly in ``folder``, sorted by name."""
+    names = sorted(f for f in os.listdir(folder)
+                   if f.lower().endswith(tuple(extensions)))
+    if not names:
+        raise FileNotFoundError(f'no images ({tuple(extensions)}) in '
+                                f'{folder}.')
+    return [osp.join(folder, f) for f in names]
+
+
 @INFERENCERS.register_module()
 class MMPathSegInferencer(BaseInferencer):
     """Predict with any mmpathseg model on image files, folders or arrays.
@@ -53,7 +64,7 @@ class MMPathSegInferencer(BaseInferencer):
 
     preprocess_kwargs: set = set()
     forward_kwargs: set = set()
-    visualize_kwargs = {'show', 'wait_time', 'opacity', 'return_vis'}
+    visualize_kwargs = {'show', 'wait_time', 'opacity', 'return_vis', 'draw'}
     postprocess_kwargs = {'export_formats'}
 
     def __init__(self,
@@ -107,14 +118,7 @@ class MMPathSegInferencer(BaseInferencer):
 
     def _inputs_to_list(self, inputs) -> list:
         if isinstance(inputs, (str, os.PathLike)) and osp.isdir(inputs):
-            names = sorted(
-                f for f in os.listdir(inputs)
-                if f.lower().endswith(IMG_EXTENSIONS))
-            if not names:
-                raise FileNotFoundError(
-                    f'MMPathSegInferencer: no images ({IMG_EXTENSIONS}) in '
-                    f'{inputs}.')
-            return [osp.join(inputs, f) for f in names]
+            return list_images(inputs)
         if not isinstance(inputs, (list, tuple)):
             inputs = [inputs]
         return list(inputs)
@@ -157,6 +161,8 @@ class MMPathSegInferencer(BaseInferencer):
             show (bool): Show the pictures in a window. Defaults to False.
             opacity (float): Overlay opacity. Defaults to the task's.
             return_vis (bool): Return the pictures. Defaults to False.
+            draw (bool): Write the pictures to ``out_dir``. Defaults to
+                True.
             export_formats (Sequence[str]): Export formats of the task (e.g.
                 ``geojson``, ``coco``, ``png``, ``summary``); default
                 ``('summary',)``.
@@ -187,10 +193,11 @@ class MMPathSegInferencer(BaseInferencer):
                   show: bool = False,
                   wait_time: float = 0,
                   opacity: Optional[float] = None,
-                  return_vis: bool = False) -> Optional[List[np.ndarray]]:
+                  return_vis: bool = False,
+                  draw: bool = True) -> Optional[List[np.ndarray]]:
         """Draw every prediction with the task adapter; write them to
-        ``out_dir/vis/{stem}.png`` when ``out_dir`` is set."""
-        if not (show or return_vis or self._out_dir):
+        ``out_dir/vis/{stem}.png`` when ``out_dir`` is set and ``draw``."""
+        if not (show or return_vis or (self._out_dir and draw)):
             return None
         pictures = []
         for item, pred, stem in zip(inputs, preds, self._stems):
@@ -201,7 +208,7 @@ class MMPathSegInferencer(BaseInferencer):
             if show:
                 cv2.imshow(stem, picture[..., ::-1])
                 cv2.waitKey(int(wait_time * 1000))
-            if self._out_dir:
+            if self._out_dir and draw:
                 from mmpathseg.exports import write_bytes_atomic
                 ok, buf = cv2.imencode('.png', picture[..., ::-1])
                 write_bytes_atomic(

@@ -182,3 +182,23 @@ def match_instances(gt: np.ndarray, pred: np.ndarray,
     num_pred = int(np.count_nonzero(pred_area[1:]))
     return (len(matched_gt), num_gt - len(matched_gt),
             num_pred - len(matched_pred))
+
+
+def demo_loader_options(data_root: str) -> Dict:
+    """``--cfg-options`` pointing a demo config's data loaders at a tiny
+    generated copy, without worker processes."""
+    options = {}
+    for split in ('train', 'val', 'test'):
+        options.update({
+            f'{split}_dataloader.dataset.data_root': str(data_root),
+            f'{split}_dataloader.num_workers': 0,
+            f'{split}_dataloader.persistent_workers': False,
+        })
+    return options
+
+
+def make_demo_dataset(root: str, num_per_fold: int = 2) -> str:
+    """A tiny PanNuke-layout demo dataset under ``root``."""
+    from tools.misc.generate_demo_data import write_dataset
+    write_dataset(str(root), num_per_fold=num_per_fold, seed=0)
+    return str(root)

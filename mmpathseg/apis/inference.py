@@ -52,7 +52,8 @@ def _dataset_meta(cfg: Config) -> dict:
 def init_model(config: Union[str, Config],
                checkpoint: Optional[str] = None,
                device: str = 'cpu',
-               cfg_options: Optional[dict] = None) -> nn.Module:
+               cfg_options: Optional[dict] = None,
+               strict: bool = True) -> nn.Module:
     """Build a segmentor from a config and load a checkpoint.
 
     Checkpoints are read with ``weights_only=True`` (see
@@ -65,6 +66,9 @@ def init_model(config: Union[str, Config],
             when None.
         device (str): Defaults to ``'cpu'``.
         cfg_options (dict, optional): Overrides merged into the config.
+        strict (bool): Fail when the checkpoint's keys or shapes do not
+            match the model (a checkpoint of another config). Defaults to
+            True.
 
     Returns:
         nn.Module: The model in eval mode, with ``cfg`` and ``dataset_meta``
@@ -87,7 +91,15 @@ def init_model(config: Union[str, Config],
     meta = _dataset_meta(cfg)
     if checkpoint is not None:
         setup_checkpoint_io()
-        ckpt = load_checkpoint(model, checkpoint, map_location='cpu')
+        try:
+            ckpt = load_checkpoint(
+                model, checkpoint, map_location='cpu', strict=strict)
+        except RuntimeError as err:
+            raise RuntimeError(
+                f'init_model: {checkpoint} does not fit the model of the '
+                f'config ({err}). Use the config the checkpoint was trained '
+                'with (runs keep a copy in their work dir), or pass '
+                'strict=False to load what fits.') from None
         ckpt_meta = ckpt.get('meta', {}) if isinstance(ckpt, dict) else {}
         if 'dataset_meta' in ckpt_meta:
             meta = {**meta, **ckpt_meta['dataset_meta']}

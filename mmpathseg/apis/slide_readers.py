@@ -5,7 +5,8 @@ A reader has ``shape`` ``(H, W)`` and ``read(y, x, h, w)`` returning the
 ``(h, w, 3)`` uint8 RGB region (clipped to the image). :func:`open_image`
 picks one by file type:
 
-- ``.npy``: memory-mapped ``(H, W, 3)`` array;
+- ``.npy``: ``(H, W, 3)`` uint8 arrays read row by row (:class:`NpyReader`),
+  other arrays memory-mapped;
 - whole-slide formats (``.svs``, ``.ndpi``, ``.mrxs``, ``.scn``, ``.bif``,
   ``.vms``, ``.vmu``) and any TIFF OpenSlide opens: OpenSlide (level 0),
   when ``openslide-python`` is importable;
@@ -55,6 +56,54 @@ class ArrayReader:
 
     def close(self) -> None:
         pass
+
+
+class NpyReader:
+    """Regions of an ``(H, W, 3)`` uint8 ``.npy`` file, read row by row with
+    ``os.pread``: unlike a memory map, pages read once do not stay in the
+    process' resident memory, so reading a large image tile by tile keeps
+    memory flat. Other dtypes/layouts fall back to a memory map.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.name = path
+        with open(path, 'rb') as f:
+            version = np.lib.format.read_magic(f)
+            read_header = np.lib.format.read_array_header_1_0 \
+                if version == (1, 0) else np.lib.format.read_array_header_2_0
+            shape, fortran, dtype = read_header(f)
+            self.offset = f.tell()
+        if fortran or dtype != np.uint8 or len(shape) != 3 or \
+                shape[2] not in (3, 4):
+            raise ValueError(f'{path}: expected a C-order (H, W, 3) uint8 '
+                             f'array, got {dtype} {shape}.')
+        self._shape = tuple(int(v) for v in shape)
+        self.fd = os.open(path, os.O_RDONLY)
+
+    @property
+    def shape(self) -> Tuple[int, int]:
+        return self._shape[:2]
+
+    def read(self, y: int, x: int, h: int, w: int) -> np.ndarray:
+        height, width, channels = self._shape
+        h, w = max(min(h, height - y), 0), max(min(w, width - x), 0)
+        out = np.empty((h, w, channels), np.uint8)
+        row_bytes = w * channels
+        for r in range(h):
+            start = self.offset + ((y + r) * width + x) * channels
+            out[r] = np.frombuffer(
+                os.pread(self.fd, row_bytes, start),
+                np.uint8).reshape(w, channels)
+        return out[..., :3]
+
+    def close(self) -> None:
+        os.close(self.fd)
+
+    def __del__(self) -> None:
+        try:
+            os.close(self.fd)
+        except (OSError, AttributeError):
+            pass
 
 
 class OpenSlideReader:
@@ -130,8 +179,11 @@ def open_image(image: Union[str, os.PathLike, np.ndarray]):
         raise FileNotFoundError(f'open_image: {path} not found.')
     suffix = osp.splitext(path)[1].lower()
     if suffix == '.npy':
-        return ArrayReader(
-            np.load(path, mmap_mode='r', allow_pickle=False), name=path)
+        try:
+            return NpyReader(path)
+        except ValueError:
+            return ArrayReader(
+                np.load(path, mmap_mode='r', allow_pickle=False), name=path)
     if suffix in WSI_SUFFIXES:
         return OpenSlideReader(path)
     if suffix in TIFF_SUFFIXES:

@@ -56,7 +56,10 @@ class PathSegLocalVisualizer(SegLocalVisualizer):
         return draw_instances(image, contours, labels, self._color_of,
                               self.instance_alpha, self.contour_thickness)
 
-    def _gt_instances(self, image: np.ndarray, data_sample) -> np.ndarray:
+    def draw_gt_instances(self, image: np.ndarray,
+                          data_sample) -> np.ndarray:
+        """Ground-truth instances (``gt_instance_map``, types by majority of
+        ``gt_sem_seg``) over ``image`` (RGB)."""
         inst_map = data_sample.gt_instance_map.data[0].cpu().numpy()
         ids, contours = instance_contours(inst_map)
         labels = np.ones(len(ids), dtype=np.int64)
@@ -88,7 +91,7 @@ class PathSegLocalVisualizer(SegLocalVisualizer):
                                           out_file, step, with_labels)
         panels = []
         if draw_gt and 'gt_instance_map' in data_sample:
-            panels.append(self._gt_instances(image, data_sample))
+            panels.append(self.draw_gt_instances(image, data_sample))
         if draw_pred:
             inst = data_sample.pred_instances
             panels.append(

@@ -150,7 +150,7 @@ def test_readers(tmp_path):
     assert reader.shape == (300, 400)
     np.testing.assert_array_equal(reader.read(10, 20, 50, 60),
                                   image[10:60, 20:80])
-    import tifffile
+    tifffile = pytest.importorskip('tifffile')
     tifffile.imwrite(tmp_path / 'a.tif', image)
     reader = open_image(str(tmp_path / 'a.tif'))
     np.testing.assert_array_equal(reader.read(250, 380, 100, 100),

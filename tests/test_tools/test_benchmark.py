@@ -6,6 +6,8 @@ import importlib.util
 from pathlib import Path
 
 import numpy as np
+import pytest
+import torch
 
 from tools.analysis_tools import benchmark, benchmark_large_image
 
@@ -16,11 +18,18 @@ fx = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(fx)
 
 
+@pytest.fixture(autouse=True)
+def _restore_threads():
+    threads = torch.get_num_threads()
+    yield
+    torch.set_num_threads(threads)
+
+
 def test_benchmark_random_images(tmp_path, capsys):
     ckpt = fx.save_random_checkpoint(fx.CELL_CONFIG, str(tmp_path / 'c.pth'))
     runs = benchmark.main([
         fx.CELL_CONFIG, ckpt, '--shape', '64', '64', '--num-images', '3',
-        '--warmup', '1', '--repeat', '2'
+        '--warmup', '1', '--repeat', '2', '--threads', '1'
     ])
     assert len(runs) == 2
     for run in runs:
@@ -35,7 +44,7 @@ def test_benchmark_test_loader(tmp_path):
     options = [f'{k}={v}' for k, v in fx.demo_loader_options(root).items()]
     runs = benchmark.main([
         fx.UNET_CONFIG, ckpt, '--num-images', '2', '--warmup', '0',
-        '--cfg-options'
+        '--threads', '1', '--cfg-options'
     ] + options)
     assert runs[0]['images'] == 2  # the 1-tile test fold, cycled
 

@@ -3,7 +3,7 @@
 
     python tools/analysis_tools/benchmark.py CONFIG [CHECKPOINT]
         [--shape H W] [--num-images 50] [--warmup 5] [--batch-size 1]
-        [--repeat 1] [--cfg-options k=v ...]
+        [--repeat 1] [--threads N] [--cfg-options k=v ...]
 
 Images come from the config's test data loader (as mmseg's benchmark) or,
 with ``--shape``, are random ``H x W`` images (no dataset needed). The time
@@ -44,6 +44,8 @@ def parse_args(argv=None):
     parser.add_argument('--repeat', type=int, default=1,
                         help='repeat the measurement, report each and mean')
     parser.add_argument('--device', default='cpu')
+    parser.add_argument('--threads', type=int, default=None,
+                        help='torch intra-op threads (default: torch\'s)')
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction,
         help='override settings in the config, `key=value` pairs')
@@ -105,6 +107,8 @@ def benchmark(model: torch.nn.Module, batches: Iterator[Dict],
 
 def main(argv=None) -> List[Dict]:
     args = parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)

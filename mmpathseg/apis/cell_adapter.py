@@ -58,8 +58,11 @@ class CellInstanceAdapter(TaskAdapter):
             instances=instances)
         if 'pred_tissue_scores' in data_sample:
             scores = _numpy(data_sample.pred_tissue_scores)
-            result['tissue'] = dict(
-                label=int(scores.argmax()), scores=scores.tolist())
+            label = int(scores.argmax())
+            result['tissue'] = dict(label=label, scores=scores.tolist())
+            names = self.meta.get('tissue_types')
+            if names is not None and label < len(names):
+                result['tissue']['name'] = str(names[label])
         return result
 
     def draw(self, image: np.ndarray, result: dict, alpha: float = 0.35,

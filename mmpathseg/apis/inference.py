@@ -72,7 +72,8 @@ def init_model(config: Union[str, Config],
 
     Returns:
         nn.Module: The model in eval mode, with ``cfg`` and ``dataset_meta``
-        (classes, palette) set.
+        (``classes``, ``palette``, and ``tissue_types`` where the dataset
+        has them) set.
     """
     if isinstance(config, str):
         if not osp.isfile(config):
@@ -106,7 +107,8 @@ def init_model(config: Union[str, Config],
     model.cfg = cfg
     model.dataset_meta = {
         k: meta[k]
-        for k in ('classes', 'palette') if meta.get(k) is not None
+        for k in ('classes', 'palette', 'tissue_types')
+        if meta.get(k) is not None
     }
     model.to(device)
     model.eval()

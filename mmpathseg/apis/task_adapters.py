@@ -50,6 +50,8 @@ class TaskAdapter:
         classes (Sequence[str], optional): Class names (index 0 background
             for segmentation tasks), from the model's ``dataset_meta``.
         palette (Sequence[Sequence[int]], optional): RGB colour per class.
+        meta (dict, optional): The rest of the model's ``dataset_meta``
+            (e.g. ``tissue_types``).
     """
 
     #: Short name of the task, stored in every result as ``result['task']``.
@@ -61,7 +63,9 @@ class TaskAdapter:
 
     def __init__(self,
                  classes: Optional[Sequence[str]] = None,
-                 palette: Optional[Sequence[Sequence[int]]] = None) -> None:
+                 palette: Optional[Sequence[Sequence[int]]] = None,
+                 meta: Optional[dict] = None) -> None:
+        self.meta = dict(meta or {})
         self.classes = tuple(classes) if classes is not None else None
         self.palette = [tuple(int(c) for c in p) for p in palette] \
             if palette is not None else None
@@ -174,7 +178,9 @@ def get_task_adapter(model: nn.Module) -> TaskAdapter:
         if klass.__name__ in _ADAPTERS:
             meta = getattr(model, 'dataset_meta', None) or {}
             return _ADAPTERS[klass.__name__](
-                classes=meta.get('classes'), palette=meta.get('palette'))
+                classes=meta.get('classes'),
+                palette=meta.get('palette'),
+                meta=meta)
     raise KeyError(
         f'No task adapter for {type(model).__name__} (bases: '
         f'{[k.__name__ for k in type(model).__mro__[1:]]}). Register one '

@@ -60,6 +60,7 @@ def test_cell_inference_path_and_array_agree(fx, cell_ckpt, tiles):
     result = get_task_adapter(model).to_result(both[1])
     inst = result['instances']
     assert result['task'] == 'cell_instance'
+    assert result['tissue']['name'] in model.dataset_meta['tissue_types']
     assert len(inst['contours']) == len(inst['ids']) == len(inst['labels'])
     # Every listed instance is in the map with its area.
     for i, area in zip(inst['ids'], inst['areas']):

@@ -118,16 +118,18 @@ def format_table(rows: List[Dict]) -> str:
     """Markdown table with ratios against the first (smallest) row."""
     ref = rows[0]
     lines = [
-        '| side | tiles | nuclei | seconds | area ratio | time ratio | '
-        'time/area ratio | peak RSS above baseline (MiB) | outputs (MiB) |',
-        '|---:|---:|---:|---:|---:|---:|---:|---:|---:|'
+        '| side | tiles | nuclei | seconds | s/tile | area ratio | '
+        'time ratio | time/area ratio | peak RSS above baseline (MiB) | '
+        'outputs (MiB) |', '|---:|---:|---:|---:|---:|---:|---:|---:|---:|'
+        '---:|'
     ]
     for row in rows:
         area = (row['side'] / ref['side'])**2
         ratio = row['seconds'] / ref['seconds']
         lines.append(
             f'| {row["side"]} | {row["tiles"]} | {row["nuclei"]} | '
-            f'{row["seconds"]:.1f} | {area:.1f} | {ratio:.2f} | '
+            f'{row["seconds"]:.1f} | {row["seconds"] / row["tiles"]:.2f} | '
+            f'{area:.1f} | {ratio:.2f} | '
             f'{ratio / area:.2f} | {row["peak_extra_mb"]:.0f} | '
             f'{row["output_mb"]:.0f} |')
     return '\n'.join(lines)

@@ -17,7 +17,8 @@ from mmpathseg.utils.checkpoint import setup_checkpoint_io
 from .task_adapters import get_task_adapter
 
 ImageType = Union[str, np.ndarray]
-FILE_LOADERS = ('LoadImageFromFile', 'LoadImageFromNpy', 'LoadImageFromNDArray')
+FILE_LOADERS = ('LoadImageFromFile', 'LoadImageFromNpy',
+                'LoadImageFromNDArray')
 
 
 def _strip_pretrained(cfg) -> None:
@@ -178,7 +179,8 @@ def _pipeline_input(img: ImageType) -> dict:
 @torch.no_grad()
 def inference_model(model: nn.Module,
                     img: Union[ImageType, Sequence[ImageType]],
-                    extra_inputs: Optional[Union[dict, Sequence[dict]]] = None):
+                    extra_inputs: Optional[Union[dict,
+                                                 Sequence[dict]]] = None):
     """Predict on one image or a list of images.
 
     Args:

@@ -4,6 +4,7 @@
 export files out, for every registered task family."""
 import os
 import os.path as osp
+import sys
 from typing import Dict, List, Optional, Sequence, Union
 
 import cv2
@@ -11,7 +12,7 @@ import numpy as np
 from mmengine.config import Config, ConfigDict
 from mmengine.dataset import pseudo_collate
 from mmengine.infer.infer import BaseInferencer
-from mmengine.utils import track_iter_progress
+from mmengine.utils import ProgressBar
 
 from mmpathseg.registry import INFERENCERS
 from .inference import _pipeline_input, inference_pipeline, init_model
@@ -175,17 +176,34 @@ class MMPathSegInferencer(BaseInferencer):
         self._out_dir = out_dir
         pre_kw, fwd_kw, vis_kw, post_kw = self._dispatch_kwargs(**kwargs)
         ori_inputs = self._inputs_to_list(inputs)
-        self._stems = [self._stem(x, i) for i, x in enumerate(ori_inputs)]
+        stems = [self._stem(x, i) for i, x in enumerate(ori_inputs)]
+        # One batch at a time: loaded, predicted, drawn and written before
+        # the next one is read.
         chunks = self.preprocess(ori_inputs, batch_size=batch_size, **pre_kw)
-        if self.show_progress:
-            chunks = track_iter_progress(
-                (list(chunks), -(-len(ori_inputs) // batch_size)))
-        preds = []
+        bar = ProgressBar(len(ori_inputs), file=sys.stderr) \
+            if self.show_progress else None
+        out = dict(predictions=[], files=[])
+        start = 0
         for data in chunks:
-            preds.extend(self.forward(data, **fwd_kw))
-        visualization = self.visualize(ori_inputs, preds, **vis_kw)
-        return self.postprocess(preds, visualization, return_datasamples,
-                                **post_kw)
+            preds = self.forward(data, **fwd_kw)
+            stop = start + len(preds)
+            self._stems = stems[start:stop]
+            pictures = self.visualize(ori_inputs[start:stop], preds,
+                                      **vis_kw)
+            res = self.postprocess(preds, pictures, return_datasamples,
+                                   **post_kw)
+            out['predictions'] += res['predictions']
+            out['files'] += res['files']
+            if 'visualization' in res:
+                out.setdefault('visualization', []).extend(
+                    res['visualization'])
+            start = stop
+            if bar is not None:
+                for _ in preds:
+                    bar.update()
+        if bar is not None:
+            sys.stderr.write('\n')
+        return out
 
     def visualize(self,
                   inputs: list,

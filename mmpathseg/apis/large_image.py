@@ -24,7 +24,6 @@ from typing import List, Optional, Sequence, Tuple, Union
 import numpy as np
 import torch
 import torch.nn as nn
-
 from mmengine.utils import ProgressBar
 
 from mmpathseg.postprocessing import tile_origins

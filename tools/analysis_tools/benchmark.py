@@ -17,7 +17,7 @@ import argparse
 import os.path as osp
 import sys
 import time
-from typing import Dict, Iterator, List, Optional, Sequence
+from typing import Dict, Iterator, List, Sequence
 
 import numpy as np
 import torch

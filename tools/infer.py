@@ -17,7 +17,8 @@ stderr.
 ``--large`` (automatic for ``.npy`` and whole-slide files) runs tiled,
 memory-bounded inference (tiles of ``--tile-size``, ``--overlap`` px shared
 between neighbours; image-sized outputs memory-mapped under ``--work-dir``
-when given) and writes the exports, without the overlay picture.
+when given), writes the exports and draws the overlay on a thumbnail of at
+most 2048 px.
 """
 import argparse
 import os
@@ -121,7 +122,8 @@ def main(argv=None) -> dict:
             tile_size=tile,
             overlap=args.overlap,
             batch_size=max(args.batch_size, 1),
-            work_dir=work_dir)
+            work_dir=work_dir,
+            draw=not args.no_vis)
         files += out['files']
     print(f'{len(inputs)} image(s) -> {len(files)} file(s) in {args.out_dir}')
     return dict(files=files, num_inputs=len(inputs))

@@ -127,6 +127,17 @@ class CellInstanceAdapter(TaskAdapter):
                     osp.join(out_dir, f'{stem}_summary.json')))
         return written
 
+    def scale_result(self, result: dict, scale: float,
+                     shape: Tuple[int, int]) -> dict:
+        inst = result['instances']
+        contours = [
+            np.round(np.asarray(c, np.float64) * scale).astype(np.int32)
+            for c in inst['contours']
+        ]
+        return dict(
+            task=self.task,
+            instances=dict(contours=contours, labels=inst['labels']))
+
     def large_image_runner(self, model, **kwargs) -> 'CellTileRunner':
         return CellTileRunner(model, **kwargs)
 

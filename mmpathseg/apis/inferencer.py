@@ -16,7 +16,7 @@ from mmengine.utils import ProgressBar
 
 from mmpathseg.registry import INFERENCERS
 from .inference import _pipeline_input, inference_pipeline, init_model
-from .large_image import infer_large_image
+from .large_image import infer_large_image, thumbnail
 from .task_adapters import get_task_adapter
 
 IMG_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp')
@@ -264,10 +264,13 @@ class MMPathSegInferencer(BaseInferencer):
                     batch_size: int = 4,
                     work_dir: Optional[str] = None,
                     progress: bool = True,
+                    draw: bool = True,
+                    max_vis_side: int = 2048,
                     **kwargs) -> Dict:
         """Tiled, memory-bounded inference of one large image (see
         :func:`~mmpathseg.apis.infer_large_image`), exported like the other
-        inputs.
+        inputs; with ``out_dir`` and ``draw`` an overlay on a thumbnail of at
+        most ``max_vis_side`` px goes to ``out_dir/vis/{stem}.png``.
 
         Returns:
             dict: ``prediction`` (the result dict) and ``files``.
@@ -288,4 +291,14 @@ class MMPathSegInferencer(BaseInferencer):
         if out_dir and export_formats:
             files = self.adapter.export(result, out_dir, stem,
                                         export_formats)
+        if out_dir and draw:
+            from mmpathseg.exports import write_bytes_atomic
+            thumb, scale = thumbnail(image, max_vis_side)
+            picture = self.adapter.draw(
+                thumb,
+                self.adapter.scale_result(result, scale, thumb.shape[:2]))
+            ok, buf = cv2.imencode('.png', picture[..., ::-1])
+            files.append(
+                write_bytes_atomic(buf.tobytes(),
+                                   osp.join(out_dir, 'vis', f'{stem}.png')))
         return dict(prediction=result, files=files)

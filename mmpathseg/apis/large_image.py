@@ -84,6 +84,32 @@ class TileRunner:
         raise NotImplementedError
 
 
+def thumbnail(image, max_side: int = 2048,
+              strip: int = 1024) -> Tuple[np.ndarray, float]:
+    """A downscaled RGB copy of a large image, read in strips of ``strip``
+    rows (never the whole image at full resolution).
+
+    Returns:
+        tuple: ``(thumb (h, w, 3) uint8, scale)`` with ``scale = h / H``.
+    """
+    import cv2
+    reader = open_image(image)
+    height, width = reader.shape
+    scale = min(1.0, max_side / max(height, width))
+    out_h = max(int(round(height * scale)), 1)
+    out_w = max(int(round(width * scale)), 1)
+    rows = []
+    for y in range(0, height, strip):
+        part = reader.read(y, 0, min(strip, height - y), width)
+        h = max(int(round((y + part.shape[0]) * scale)) -
+                int(round(y * scale)), 0)
+        if h:
+            rows.append(
+                cv2.resize(part, (out_w, h), interpolation=cv2.INTER_AREA))
+    thumb = np.concatenate(rows, axis=0)[:out_h]
+    return np.ascontiguousarray(thumb), out_h / height
+
+
 def _pair(value, name: str) -> Tuple[int, int]:
     if isinstance(value, int):
         return value, value

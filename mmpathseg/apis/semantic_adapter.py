@@ -4,6 +4,7 @@ models such as the demo U-Net)."""
 import os.path as osp
 from typing import Iterable, List
 
+import cv2
 import numpy as np
 
 from mmpathseg.exports import write_label_png, write_summary
@@ -67,6 +68,14 @@ class SemanticAdapter(TaskAdapter):
                     dict(self.summary(result), image=stem),
                     osp.join(out_dir, f'{stem}_summary.json')))
         return written
+
+    def scale_result(self, result: dict, scale: float, shape) -> dict:
+        sem = np.asarray(result['sem_seg'])
+        step = max(int(round(1 / scale)), 1)
+        small = sem[::step, ::step][:shape[0], :shape[1]]
+        small = cv2.resize(small, (shape[1], shape[0]),
+                           interpolation=cv2.INTER_NEAREST)
+        return dict(task=self.task, sem_seg=small)
 
     def large_image_runner(self, model, **kwargs) -> 'SemanticTileRunner':
         return SemanticTileRunner(model, **kwargs)

@@ -29,7 +29,8 @@ A family plugs in by registering its adapter::
 subclasses of a registered segmentor use its adapter and every mmseg
 ``EncoderDecoder`` falls back to the semantic adapter.
 """
-from typing import Callable, Dict, Iterable, List, Optional, Sequence, Type
+from typing import (Callable, Dict, Iterable, List, Optional, Sequence,
+                    Tuple, Type)
 
 import numpy as np
 import torch.nn as nn
@@ -128,6 +129,14 @@ class TaskAdapter:
     def summary(self, result: dict) -> dict:
         """JSON-ready summary (counts) of one result."""
         return dict(task=self.task)
+
+    def scale_result(self, result: dict, scale: float,
+                     shape: Tuple[int, int]) -> dict:
+        """The parts of ``result`` :meth:`draw` needs, scaled by ``scale``
+        to an image of ``shape`` ``(h, w)`` (thumbnails of large images)."""
+        raise NotImplementedError(
+            f'{type(self).__name__}: no thumbnail drawing for the '
+            f'{self.task!r} task.')
 
     def large_image_runner(self, model: nn.Module, **kwargs):
         """A :class:`~mmpathseg.apis.large_image.TileRunner` for tiled

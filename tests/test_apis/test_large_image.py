@@ -163,3 +163,23 @@ def test_readers(tmp_path):
             open_image(str(tmp_path / 'slide.svs'))
     with pytest.raises(FileNotFoundError, match='missing.tif'):
         open_image(str(tmp_path / 'missing.tif'))
+
+
+def test_thumbnail_and_scaled_drawing(fx, seam_case, merged):
+    from mmpathseg.apis.large_image import thumbnail
+    image, _, _ = seam_case
+    thumb, scale = thumbnail(fx.CountingReader(image), max_side=640,
+                             strip=500)
+    assert thumb.shape == (640, 533, 3) and scale == 640 / 3072
+    # Strips resized on their own equal the whole image resized.
+    import cv2
+    whole = cv2.resize(image, (533, 640), interpolation=cv2.INTER_AREA)
+    assert np.abs(thumb.astype(int) - whole).mean() < 2
+    result, _, _ = merged
+    adapter = get_task_adapter(fx.fake_cell_model())
+    small = adapter.scale_result(result, scale, thumb.shape[:2])
+    picture = adapter.draw(thumb, small, alpha=0)
+    assert picture.shape == thumb.shape
+    # Contours drawn in the type colours (red / blue) of the palette.
+    drawn = (picture != thumb).any(-1)
+    assert drawn.sum() > len(result['instances']['ids']) * 4

@@ -75,6 +75,9 @@ def test_large_npy_goes_through_tiles(tmp_path, cell_ckpt):
     summary = json.load(open(tmp_path / 'out' / 'region_summary.json'))
     assert (summary['height'], summary['width']) == (300, 420)
     assert (tmp_path / 'work' / 'region.npy' / 'inst_map.npy').is_file()
+    import cv2
+    assert cv2.imread(str(tmp_path / 'out' / 'vis' /
+                          'region.png')).shape == (300, 420, 3)
     with pytest.raises(FileNotFoundError, match='missing'):
         infer_tool.main([
             fx.CELL_CONFIG, cell_ckpt,

@@ -63,3 +63,21 @@ def test_arrays_and_datasamples(fx, tiles):
     # dict inputs carry (here: no) extra inputs
     out = inferencer(dict(img=bgr))
     assert out['predictions'][0]['sem_seg'].shape == (256, 256)
+
+
+def test_batches_keep_names_aligned(fx, tmp_path):
+    tiles = fx.write_demo_tiles(str(tmp_path / 'in'), num=3, size=64)
+    inferencer = MMPathSegInferencer(fx.UNET_CONFIG, show_progress=False)
+    out = inferencer([t['path'] for t in tiles], batch_size=2,
+                     out_dir=str(tmp_path / 'out'),
+                     export_formats=('png', ), return_vis=True)
+    assert sorted(p.name for p in (tmp_path / 'out').iterdir()) == [
+        'tile_0_sem_seg.png', 'tile_1_sem_seg.png', 'tile_2_sem_seg.png',
+        'vis'
+    ]
+    assert len(out['visualization']) == 3
+    from mmpathseg.exports.masks import read_label_png
+    for k in range(3):
+        np.testing.assert_array_equal(
+            read_label_png(tmp_path / 'out' / f'tile_{k}_sem_seg.png'),
+            out['predictions'][k]['sem_seg'])

@@ -8,8 +8,10 @@ env_cfg = dict(
 vis_backends = [dict(type='LocalVisBackend')]
 # No fixed `name`: the runner names the visualizer after the experiment, so two
 # runs in one process (tests, notebooks) do not log into each other's work dir.
+# mmseg's SegLocalVisualizer plus instances (nuclei filled in the colour of
+# their type and outlined); class maps are drawn as mmseg draws them.
 visualizer = dict(
-    type='SegLocalVisualizer', vis_backends=vis_backends)
+    type='PathSegLocalVisualizer', vis_backends=vis_backends)
 log_processor = dict(by_epoch=False)
 log_level = 'INFO'
 load_from = None

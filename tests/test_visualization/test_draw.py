@@ -4,6 +4,7 @@ referring targets with their expression, and the registered visualizer."""
 import cv2
 import numpy as np
 import torch
+from mmengine.registry import DefaultScope
 from mmengine.structures import InstanceData, PixelData
 from mmseg.structures import SegDataSample
 
@@ -69,9 +70,12 @@ def test_referring_drawing_writes_the_expression():
 
 
 def test_visualizer_draws_gt_and_prediction(tmp_path):
-    vis = VISUALIZERS.build(
-        dict(type='PathSegLocalVisualizer', name='vis_test_draw',
-             save_dir=str(tmp_path)))
+    # An earlier test may have left another default scope (e.g. mmengine's)
+    # in place; a runner always sets ours from the config.
+    with DefaultScope.overwrite_default_scope('mmpathseg'):
+        vis = VISUALIZERS.build(
+            dict(type='PathSegLocalVisualizer', name='vis_test_draw',
+                 save_dir=str(tmp_path)))
     assert isinstance(vis, PathSegLocalVisualizer)
     vis.dataset_meta = dict(classes=('bg', 'a', 'b'), palette=PALETTE)
     inst = np.zeros((60, 80), np.int64)

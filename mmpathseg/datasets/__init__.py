@@ -10,3 +10,7 @@ __all__ = [
     'PANNUKE_TISSUE_TYPES', 'CoNICDataset', 'CONIC_CLASSES',
     'NucleiFolderDataset'
 ]
+from .bcss_ref import BCSSRefDataset  # noqa: E402
+from .referring_seg import ReferringSegDataset  # noqa: E402
+
+__all__ += ['ReferringSegDataset', 'BCSSRefDataset']

@@ -14,3 +14,11 @@ __all__ = [
     'GaussNoise', 'ColorJitter', 'Superpixels', 'GenerateHVMap',
     'PackNucleiInputs', 'LoadNucleiAnnotations', 'UpscaleCrop'
 ]
+from .referring_conversation import BuildReferringConversation  # noqa: E402
+from .referring_formatting import PackReferringInputs  # noqa: E402
+from .referring_loading import LoadReferringAnnotations  # noqa: E402
+
+__all__ += [
+    'LoadReferringAnnotations', 'BuildReferringConversation',
+    'PackReferringInputs'
+]

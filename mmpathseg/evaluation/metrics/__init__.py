@@ -7,3 +7,10 @@ __all__ = [
     'NucleiInstanceMetric', 'nuclei_image_stats', 'aggregate_nuclei_stats',
     'AGGREGATIONS'
 ]
+from .referring_metric import (ReferringMetric,  # noqa: E402
+                               aggregate_referring_stats,
+                               referring_target_stats)
+
+__all__ += [
+    'ReferringMetric', 'referring_target_stats', 'aggregate_referring_stats'
+]

@@ -122,8 +122,9 @@ class BuildReferringConversation(BaseTransform):
 
     def transform(self, results: dict) -> dict:
         targets = results['targets']
-        empty = results.get('gt_empty',
-                            [bool(t['empty']) for t in targets])
+        empty = results.get('gt_empty')
+        if empty is None:
+            empty = [bool(t['empty']) for t in targets]
         n_seg = len(targets) if not self.use_rej else int(
             sum(not e for e in empty))
         # Distinct tokens are numbered by slot, a shared one by [SEG] count.

@@ -1,1 +1,12 @@
 # Copyright (c) mmpathseg contributors. All rights reserved.
+from .mllm_seg import LlavaSegMLLM
+from .seg_token_utils import (gather_slot_states, lookup_token_ids,
+                              predicted_rejections, seg_token_names,
+                              slot_positions)
+from .tokenizer import build_referring_tokenizer, task_token_ids
+
+__all__ = [
+    'LlavaSegMLLM', 'build_referring_tokenizer', 'task_token_ids',
+    'seg_token_names', 'lookup_token_ids', 'slot_positions',
+    'gather_slot_states', 'predicted_rejections'
+]

@@ -2,6 +2,9 @@
 # Llama and a 2-layer CLIP tower on 56 px (16 image tokens), the tiny SAM
 # ViT at 128 px (8 x 8 embedding), 32-wide prompts and one mask decoder.
 # Nothing is loaded from disk; set model.mllm.tokenizer in the top config.
+# Unlike the pretrained full-size models, the random CLIP projector and SAM
+# image encoder are trained here: frozen random features learn too slowly
+# for a CPU demo.
 model = dict(
     type='ReferringSegmentor',
     data_preprocessor=dict(
@@ -36,7 +39,8 @@ model = dict(
                 vision_feature_select_strategy='default')),
         tokenizer=dict(),
         out_channels=32,
-        lora=dict(r=8, lora_alpha=16, lora_dropout=0.05)),
+        lora=dict(r=8, lora_alpha=16, lora_dropout=0.05),
+        train_mm_projector=True),
     image_encoder=dict(
         type='SAMViT',
         arch='tiny',
@@ -57,6 +61,7 @@ model = dict(
         mlp_dim=64,
         num_heads=2,
         iou_head_hidden_dim=32),
+    train_image_encoder=True,
     loss_weights=dict(ce=1.0, bce=2.0, dice=0.5),
     test_cfg=dict(mode='teacher_forced', max_new_tokens=24,
                   mask_threshold=0.0))

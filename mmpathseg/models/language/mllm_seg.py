@@ -81,6 +81,9 @@ class LlavaSegMLLM(BaseModule):
             ``target_modules``; None freezes the language model except its
             embeddings and head.
         gradient_checkpointing (bool): Defaults to False.
+        train_mm_projector (bool): Also train LLaVA's multimodal projector
+            (LISA/GSVA keep it frozen; the tiny random demo models train it,
+            as their projector starts untrained). Defaults to False.
     """
 
     def __init__(self,
@@ -89,6 +92,7 @@ class LlavaSegMLLM(BaseModule):
                  out_channels: int = 256,
                  lora: OptConfigType = LORA_DEFAULT,
                  gradient_checkpointing: bool = False,
+                 train_mm_projector: bool = False,
                  init_cfg: OptMultiConfig = None):
         super().__init__(init_cfg=init_cfg)
         self.tokenizer_cfg = dict(tokenizer)
@@ -119,6 +123,9 @@ class LlavaSegMLLM(BaseModule):
             model.get_input_embeddings().weight.requires_grad_(True)
             model.get_output_embeddings().weight.requires_grad_(True)
         self.llava = model
+        if train_mm_projector:
+            for param in self.base.multi_modal_projector.parameters():
+                param.requires_grad_(True)
         if gradient_checkpointing:
             self.base.gradient_checkpointing_enable()
             self.base.enable_input_require_grads()

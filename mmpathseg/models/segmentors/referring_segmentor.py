@@ -50,7 +50,7 @@ class ReferringSegmentor(BaseModel):
     Args:
         mllm (dict): :class:`LlavaSegMLLM` config.
         image_encoder (dict): :class:`SAMViT` config (``with_neck=True``);
-            frozen.
+            frozen unless ``train_image_encoder``.
         prompt_encoder (dict): ``segment_anything`` ``PromptEncoder`` kwargs
             (``embed_dim``, ``image_embedding_size``, ``input_image_size``,
             ``mask_in_chans``); frozen.
@@ -63,6 +63,9 @@ class ReferringSegmentor(BaseModel):
             (``sam_vit_h_4b8939.pth``); its image encoder, prompt encoder
             and mask decoder (copied into every expert) load at
             ``init_weights``.
+        train_image_encoder (bool): Train the SAM image encoder too (LISA,
+            GSVA and LTSE freeze it; the tiny random demo models train it,
+            as random frozen features are a poor start). Defaults to False.
     """
 
     def __init__(self,
@@ -75,6 +78,7 @@ class ReferringSegmentor(BaseModel):
                  train_cfg: OptConfigType = None,
                  test_cfg: OptConfigType = None,
                  sam_pretrained: Optional[str] = None,
+                 train_image_encoder: bool = False,
                  init_cfg: OptMultiConfig = None):
         super().__init__(
             data_preprocessor=data_preprocessor, init_cfg=init_cfg)
@@ -87,9 +91,18 @@ class ReferringSegmentor(BaseModel):
                              'the 256-channel neck output.')
         self.prompt_encoder = PromptEncoder(**prompt_encoder)
         self.mask_decoder = MODELS.build(mask_decoder)
-        for module in (self.image_encoder, self.prompt_encoder):
+        self.train_image_encoder = train_image_encoder
+        frozen = [self.prompt_encoder]
+        if not train_image_encoder:
+            frozen.append(self.image_encoder)
+        elif hasattr(self.image_encoder, 'unfreeze'):
+            self.image_encoder.unfreeze()
+        for module in frozen:
             for param in module.parameters():
                 param.requires_grad_(False)
+        if train_image_encoder:
+            for param in self.image_encoder.parameters():
+                param.requires_grad_(True)
         self.loss_weights = {
             **dict(ce=1.0, bce=2.0, dice=0.5),
             **(loss_weights or {})
@@ -161,7 +174,8 @@ class ReferringSegmentor(BaseModel):
     def encode_image(self, sam_inputs: Tensor) -> Tensor:
         """``(B, 3, S, S)`` -> SAM neck embedding ``(B, 256, S/16, S/16)``."""
         enc = self.image_encoder
-        with torch.no_grad():
+        with torch.set_grad_enabled(self.train_image_encoder
+                                    and torch.is_grad_enabled()):
             tokens, _ = enc.embed(sam_inputs)
             tokens, _ = enc.forward_blocks(tokens, None, 0, enc.num_layers)
             return enc.neck(nchw(tokens))

@@ -176,3 +176,20 @@ def test_saved_and_reloaded_model_predicts_the_same(demo_root, tmp_path):
         assert torch.equal(x.pred_masks, y.pred_masks)
         assert torch.equal(x.pred_rejected, y.pred_rejected)
         assert torch.allclose(x.pred_logits_max, y.pred_logits_max)
+
+
+def test_demo_options_unfreeze_the_random_parts():
+    init_default_scope('mmpathseg')
+    cfg = tiny.model_cfg(decoder='single')
+    cfg['train_image_encoder'] = True
+    cfg['mllm'].update(train_mm_projector=True, train_vision_tower=True)
+    model = MODELS.build(cfg)
+    flags = {n: p.requires_grad for n, p in model.named_parameters()}
+    assert all(v for n, v in flags.items() if n.startswith('image_encoder.'))
+    assert not any(v for n, v in flags.items()
+                   if n.startswith('prompt_encoder.'))
+    assert all(v for n, v in flags.items() if 'multi_modal_projector' in n)
+    assert all(v for n, v in flags.items() if 'vision_tower' in n)
+    # the base language model weights stay frozen (LoRA only)
+    assert not any(v for n, v in flags.items()
+                   if 'language_model' in n and 'q_proj.base_layer' in n)

@@ -7,9 +7,9 @@ model = dict(
         num_experts=4,
         expert=dict(
             type='SAMExpertDecoder',
-            transformer_dim=32,
+            transformer_dim=64,
             depth=2,
             mlp_dim=64,
             num_heads=2,
-            iou_head_hidden_dim=32),
+            iou_head_hidden_dim=64),
         gate=dict(type='AEMGate', top_k=2, num_heads=2, mlp_ratio=2)))

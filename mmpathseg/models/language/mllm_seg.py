@@ -84,6 +84,8 @@ class LlavaSegMLLM(BaseModule):
         train_mm_projector (bool): Also train LLaVA's multimodal projector
             (LISA/GSVA keep it frozen; the tiny random demo models train it,
             as their projector starts untrained). Defaults to False.
+        train_vision_tower (bool): Also train the CLIP tower (random tiny
+            demo models only). Defaults to False.
     """
 
     def __init__(self,
@@ -93,6 +95,7 @@ class LlavaSegMLLM(BaseModule):
                  lora: OptConfigType = LORA_DEFAULT,
                  gradient_checkpointing: bool = False,
                  train_mm_projector: bool = False,
+                 train_vision_tower: bool = False,
                  init_cfg: OptMultiConfig = None):
         super().__init__(init_cfg=init_cfg)
         self.tokenizer_cfg = dict(tokenizer)
@@ -123,8 +126,13 @@ class LlavaSegMLLM(BaseModule):
             model.get_input_embeddings().weight.requires_grad_(True)
             model.get_output_embeddings().weight.requires_grad_(True)
         self.llava = model
+        extra = []
         if train_mm_projector:
-            for param in self.base.multi_modal_projector.parameters():
+            extra.append(self.base.multi_modal_projector)
+        if train_vision_tower:
+            extra.append(self.base.vision_tower)
+        for module in extra:
+            for param in module.parameters():
                 param.requires_grad_(True)
         if gradient_checkpointing:
             self.base.gradient_checkpointing_enable()

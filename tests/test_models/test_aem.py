@@ -81,3 +81,22 @@ def test_mixture_probs_mode_and_errors():
                           atol=1e-5)
     with pytest.raises(ValueError, match='mix'):
         AdaptiveExpertMixture(expert=EXPERT, mix='max')
+
+
+def test_full_size_parameter_counts(repo_root):
+    """SAM ViT-H's mask decoder has 4,058,340 parameters; the gate adds
+    self-attention 263,168 + 2 cross-attention 526,336 + 3 LayerNorms 1,536
+    + MLP (256-1024-256) 525,568 + linear (256->4) 1,028 = 1,317,636."""
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+    from mmpathseg.registry import MODELS
+    init_default_scope('mmpathseg')
+    cfg = Config.fromfile(
+        str(repo_root / 'configs/_base_/models/ltse_llava-7b_sam-h.py'))
+    with torch.device('meta'):
+        aem = MODELS.build(cfg.model.mask_decoder)
+        single = MODELS.build(cfg.model.mask_decoder.expert)
+    count = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
+    assert count(single) == 4_058_340
+    assert count(aem.gate) == 1_317_636
+    assert count(aem) == 4 * 4_058_340 + 1_317_636

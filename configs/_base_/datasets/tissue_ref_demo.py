@@ -22,6 +22,12 @@ tokenizer = dict(
     use_rej=True)
 num_image_tokens = 16  # tiny CLIP: 56 px / patch 14
 system = 'a chat'
+# GSVA's answer templates that put the phrase right before its slot token:
+# the state predicting [SEG] is then the phrase's own token, which a random
+# 2-layer LLM already tells apart (after "tumor:" every target would start
+# from the same ":" state and the masks could not depend on the target).
+answers = [('Sure,', '{phrase} {token}'),
+           ('The segmentation results are', '{phrase} {token}')]
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadReferringAnnotations'),
@@ -30,6 +36,7 @@ train_pipeline = [
         tokenizer=tokenizer,
         num_image_tokens=num_image_tokens,
         random_template=True,
+        answers=answers,
         system=system,
         max_length=128),
     dict(type='PackReferringInputs'),
@@ -42,6 +49,7 @@ test_pipeline = [
         tokenizer=tokenizer,
         num_image_tokens=num_image_tokens,
         random_template=False,
+        answers=answers,
         system=system,
         max_length=128),
     dict(type='PackReferringInputs'),

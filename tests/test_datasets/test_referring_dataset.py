@@ -172,3 +172,24 @@ def test_conversation_checks_slot_budget(tiny_ref):
     with pytest.raises(ValueError, match='max_length'):
         BuildReferringConversation(
             tokenizer=_tok(num_seg_tokens=2), num_image_tokens=600)(res)
+
+
+def test_demo_vocabulary_covers_the_demo_text(repo_root):
+    """The word-level tokenizer of the demo configs knows every word the
+    demo generator and the templates produce (no <unk> in any sample)."""
+    from mmengine.config import Config
+
+    from mmpathseg.datasets.transforms.referring_conversation import \
+        DEFAULT_QUESTIONS
+    from tools.misc import generate_tissue_ref_demo_data as demo
+    cfg = Config.fromfile(
+        str(repo_root / 'configs/_base_/datasets/tissue_ref_demo.py'))
+    tok = build_referring_tokenizer(cfg.tokenizer)
+    texts = [cfg.system, 'user : assistant :']
+    texts += [d for pair in demo.DESCRIPTIONS.values() for d in pair]
+    texts += [name for _, name in demo.TISSUES]
+    texts += [q.format(expression='') for q in DEFAULT_QUESTIONS]
+    texts += [start for start, _ in cfg.answers]
+    for text in texts:
+        ids = tok.encode(text, add_special_tokens=False)
+        assert tok.unk_token_id not in ids, text

@@ -1,1 +1,4 @@
 # Copyright (c) mmpathseg contributors. All rights reserved.
+from .referring_data_sample import ReferringDataSample
+
+__all__ = ['ReferringDataSample']

@@ -120,3 +120,43 @@ SHRINK.update({
         **_PROMPT_TINY, 'model.mask_decoder.iou_head_hidden_dims': 32
     },
 })
+
+# LISA / GSVA / LTSE: a random 2-layer LLaVA and a word-level tokenizer in
+# place of the local LLaVA-7B folder, the tiny SAM ViT at 64 px, narrow
+# decoder MLPs; SAM weights are not read.
+_TINY_LLAVA = dict(
+    _delete_=True,
+    config=dict(
+        text_config=dict(
+            model_type='llama', vocab_size=32, hidden_size=64,
+            intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
+            num_key_value_heads=4, max_position_embeddings=256),
+        vision_config=dict(
+            model_type='clip_vision_model', hidden_size=32,
+            intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
+            image_size=28, patch_size=14, projection_dim=32)))
+
+
+def _referring(use_rej: bool, num_seg_tokens: int, aem: bool) -> dict:
+    decoder = 'model.mask_decoder.expert' if aem else 'model.mask_decoder'
+    return {
+        'model.mllm.llava': _TINY_LLAVA,
+        'model.mllm.tokenizer': dict(
+            _delete_=True, words=['sure', 'tumor'],
+            num_seg_tokens=num_seg_tokens, use_rej=use_rej),
+        'model.mllm.gradient_checkpointing': False,
+        'model.sam_pretrained': None,
+        'model.image_encoder.arch': 'tiny',
+        'model.image_encoder.img_size': 64,
+        'model.prompt_encoder.image_embedding_size': (4, 4),
+        'model.prompt_encoder.input_image_size': (64, 64),
+        f'{decoder}.mlp_dim': 64,
+    }
+
+
+SHRINK.update({
+    'configs/ltse/llava-7b_*.py': _referring(True, 10, aem=True),
+    'configs/ltse/llava-7b-wo-aem_*.py': _referring(True, 10, aem=False),
+    'configs/gsva/llava-7b_*.py': _referring(True, 10, aem=False),
+    'configs/lisa/llava-7b_*.py': _referring(False, 1, aem=False),
+})

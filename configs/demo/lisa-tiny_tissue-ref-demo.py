@@ -1,0 +1,11 @@
+# Tiny random LISA on the generated tissue referring demo (one target per
+# conversation, no [REJ]), CPU, minutes.
+_base_ = [
+    '../_base_/models/gsva-tiny_llava-rand_sam-tiny.py',
+    '../_base_/datasets/tissue_ref_demo_lisa.py',
+    '../_base_/default_runtime.py',
+    '../_base_/schedules/schedule_referring_demo.py'
+]
+model = dict(mllm=dict(tokenizer={{_base_.tokenizer}}))
+env_cfg = dict(cudnn_benchmark=False, dist_cfg=dict(backend='gloo'))
+randomness = dict(seed=0)

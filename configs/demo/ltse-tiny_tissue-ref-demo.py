@@ -1,0 +1,13 @@
+# Tiny random LTSE on the generated tissue referring demo, CPU, minutes:
+#   python tools/misc/generate_tissue_ref_demo_data.py
+#   python tools/train.py configs/demo/ltse-tiny_tissue-ref-demo.py
+#   python tools/test.py configs/demo/ltse-tiny_tissue-ref-demo.py CKPT \
+#       --cfg-options model.test_cfg.mode=generate
+_base_ = [
+    '../_base_/models/ltse-tiny_llava-rand_sam-tiny.py',
+    '../_base_/datasets/tissue_ref_demo.py', '../_base_/default_runtime.py',
+    '../_base_/schedules/schedule_referring_demo.py'
+]
+model = dict(mllm=dict(tokenizer={{_base_.tokenizer}}))
+env_cfg = dict(cudnn_benchmark=False, dist_cfg=dict(backend='gloo'))
+randomness = dict(seed=0)

@@ -3,17 +3,17 @@
 from typing import Sequence, Union
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 
 from mmpathseg.registry import MODELS
+from .named_loss import NamedLoss
 
 DISTANCES = ('mse', 'l2')
 
 
 @MODELS.register_module()
-class FeatureDistillLoss(nn.Module):
+class FeatureDistillLoss(NamedLoss):
     """Distance between student and (detached) teacher features, averaged
     over the given feature levels.
 
@@ -32,17 +32,11 @@ class FeatureDistillLoss(nn.Module):
                  distance: str = 'mse',
                  loss_weight: float = 1.0,
                  loss_name: str = 'loss_distill') -> None:
-        super().__init__()
+        super().__init__(loss_weight, loss_name)
         if distance not in DISTANCES:
             raise ValueError(f'FeatureDistillLoss: distance must be one of '
                              f'{DISTANCES}, got {distance!r}.')
         self.distance = distance
-        self.loss_weight = loss_weight
-        self._loss_name = loss_name
-
-    @property
-    def loss_name(self) -> str:
-        return self._loss_name
 
     def _one(self, student: Tensor, teacher: Tensor) -> Tensor:
         teacher = teacher.detach()

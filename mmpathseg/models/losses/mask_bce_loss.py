@@ -3,14 +3,14 @@
 from typing import Optional
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 
 from mmpathseg.registry import MODELS
+from .named_loss import NamedLoss
 
 
 @MODELS.register_module()
-class MaskBCELoss(nn.Module):
+class MaskBCELoss(NamedLoss):
     """``BCEWithLogits`` averaged over every pixel of every mask.
 
     Args:
@@ -21,13 +21,7 @@ class MaskBCELoss(nn.Module):
     def __init__(self,
                  loss_weight: float = 1.0,
                  loss_name: str = 'loss_bce') -> None:
-        super().__init__()
-        self.loss_weight = loss_weight
-        self._loss_name = loss_name
-
-    @property
-    def loss_name(self) -> str:
-        return self._loss_name
+        super().__init__(loss_weight, loss_name)
 
     def forward(self,
                 logits: torch.Tensor,

@@ -3,15 +3,15 @@
 from typing import Optional
 
 import torch
-import torch.nn as nn
 
 from mmpathseg.registry import MODELS
+from .named_loss import NamedLoss
 
 REDUCTIONS = ('batch', 'mask')
 
 
 @MODELS.register_module()
-class MaskDiceLoss(nn.Module):
+class MaskDiceLoss(NamedLoss):
     """``1 - (2 |P G| + s) / (|P| + |G| + s)`` with ``P = sigmoid(logits)``.
 
     ``reduction='batch'`` (SyncSAM, SAM-Med2D, IMIS) computes **one** Dice
@@ -36,19 +36,13 @@ class MaskDiceLoss(nn.Module):
                  squared: bool = False,
                  loss_weight: float = 1.0,
                  loss_name: str = 'loss_dice') -> None:
-        super().__init__()
+        super().__init__(loss_weight, loss_name)
         if reduction not in REDUCTIONS:
             raise ValueError(f'MaskDiceLoss: reduction must be one of '
                              f'{REDUCTIONS}, got {reduction!r}.')
         self.reduction = reduction
         self.smooth = smooth
         self.squared = squared
-        self.loss_weight = loss_weight
-        self._loss_name = loss_name
-
-    @property
-    def loss_name(self) -> str:
-        return self._loss_name
 
     def forward(self,
                 logits: torch.Tensor,

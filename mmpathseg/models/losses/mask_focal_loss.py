@@ -3,14 +3,14 @@
 from typing import Optional
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 
 from mmpathseg.registry import MODELS
+from .named_loss import NamedLoss
 
 
 @MODELS.register_module()
-class MaskFocalLoss(nn.Module):
+class MaskFocalLoss(NamedLoss):
     """``-a (1-p)^g log p`` on foreground, ``-(1-a) p^g log(1-p)`` on
     background, averaged over **every pixel of every mask** of the batch
     (SAM-Med2D's / SyncSAM's ``FocalLoss``: the sum divided by the batch's
@@ -31,14 +31,8 @@ class MaskFocalLoss(nn.Module):
                  gamma: float = 2.0,
                  loss_weight: float = 1.0,
                  loss_name: str = 'loss_focal') -> None:
-        super().__init__()
+        super().__init__(loss_weight, loss_name)
         self.alpha, self.gamma = alpha, gamma
-        self.loss_weight = loss_weight
-        self._loss_name = loss_name
-
-    @property
-    def loss_name(self) -> str:
-        return self._loss_name
 
     def forward(self,
                 logits: torch.Tensor,

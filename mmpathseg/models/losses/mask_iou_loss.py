@@ -3,13 +3,13 @@
 from typing import Optional
 
 import torch
-import torch.nn as nn
 
 from mmpathseg.registry import MODELS
+from .named_loss import NamedLoss
 
 
 @MODELS.register_module()
-class MaskIoUMSELoss(nn.Module):
+class MaskIoUMSELoss(NamedLoss):
     """``mean((iou_pred - IoU)^2)`` where IoU is SAM-Med2D's soft IoU of
     ``sigmoid(logits)`` and the target **pooled over the batch** (its
     ``MaskIoULoss``), ``(I + 1e-7) / (U + 1e-7)``; the target IoU carries no
@@ -23,13 +23,7 @@ class MaskIoUMSELoss(nn.Module):
     def __init__(self,
                  loss_weight: float = 1.0,
                  loss_name: str = 'loss_iou') -> None:
-        super().__init__()
-        self.loss_weight = loss_weight
-        self._loss_name = loss_name
-
-    @property
-    def loss_name(self) -> str:
-        return self._loss_name
+        super().__init__(loss_weight, loss_name)
 
     def forward(self,
                 logits: torch.Tensor,

@@ -9,9 +9,9 @@ SUPPORTED = {
     'mmsegmentation': ('1.2.0', '1.3.0'),
 }
 
-INSTALL_HINT = ('Run `bash tools/setup_env.sh` from the mmpathseg checkout (it '
-                'builds mmcv 2.1.0 with its compiled ops and caches the wheel), '
-                'or see "Bring your own environment" in README.md.')
+INSTALL_HINT = ('Run `bash tools/setup_env.sh` from the mmpathseg checkout '
+                '(it builds mmcv 2.1.0 with its compiled ops and caches the '
+                'wheel), or see "Bring your own environment" in README.md.')
 
 
 def _version_tuple(version: str) -> tuple:
@@ -26,10 +26,10 @@ def check_stack() -> None:
     """Check the installed mmcv/mmengine/mmseg versions and mmcv's ops.
 
     Raises:
-        ImportError: naming the package, the version found, the supported range
-            and how to fix it. mmcv-lite (no compiled ops) is refused here,
-            because ``import mmseg`` needs ``mmcv.ops`` and would otherwise fail
-            later with ``No module named 'mmcv._ext'``.
+        ImportError: naming the package, the version found, the supported
+            range and how to fix it. mmcv-lite (no compiled ops) is refused
+            here, because ``import mmseg`` needs ``mmcv.ops`` and would
+            otherwise fail later with ``No module named 'mmcv._ext'``.
     """
     for dist, (low, high) in SUPPORTED.items():
         try:
@@ -37,8 +37,9 @@ def check_stack() -> None:
         except metadata.PackageNotFoundError:
             if dist == 'mmcv' and _has_dist('mmcv-lite'):
                 raise ImportError(
-                    'mmpathseg needs the full `mmcv==2.1.0` with compiled ops, '
-                    f'but mmcv-lite {metadata.version("mmcv-lite")} is installed '
+                    'mmpathseg needs the full `mmcv==2.1.0` with compiled '
+                    f'ops, but mmcv-lite {metadata.version("mmcv-lite")} is '
+                    'installed '
                     '(mmsegmentation imports `mmcv.ops` at import time). '
                     'Uninstall it with `pip uninstall mmcv-lite`. '
                     + INSTALL_HINT) from None

@@ -62,9 +62,9 @@ def explain_missing_type(message: str) -> Optional[str]:
             ``build_from_cfg``.
 
     Returns:
-        str | None: The type, the registry and its parents, up to five close
-        matches, and the ``custom_imports`` recipe; None if ``message`` is not a
-        registry miss.
+        str | None: The type, the registry and its parents, up to five
+        close matches, and the ``custom_imports`` recipe; None if ``message``
+        is not a registry miss.
     """
     match = _MISSING.search(message)
     if match is None:

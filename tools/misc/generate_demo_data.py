@@ -478,7 +478,8 @@ def generate_fold(fold: int, num: int, seed: int = 0,
             masks[i, ..., c] = np.where(type_map == c + 1, inst_map, 0)
         masks[i, ..., 5] = inst_map == 0
         types.append(tissue)
-    return images, masks, np.array(types, dtype=f'<U{max(map(len, TISSUE_TYPES))}')
+    width = max(map(len, TISSUE_TYPES))
+    return images, masks, np.array(types, dtype=f'<U{width}')
 
 
 def fold_paths(root: str, fold: int) -> Dict[str, str]:

@@ -47,7 +47,8 @@ OTHER_SAM_PARTS = ('prompt_encoder.', 'mask_decoder.')
 
 def load_tensor_dict(path: str) -> Dict[str, torch.Tensor]:
     """Load ``path`` weights-only as a flat ``name -> tensor`` dict."""
-    return load_tensor_state_dict(path, 'Official SAM checkpoints are plain state dicts.')
+    return load_tensor_state_dict(
+        path, 'Official SAM checkpoints are plain state dicts.')
 
 
 def convert_sam(state_dict: Dict[str, torch.Tensor],

@@ -47,7 +47,8 @@ DROPPED_PREFIXES = ('head.', 'fc_norm.')
 
 def load_tensor_dict(path: str) -> Dict[str, torch.Tensor]:
     """Load ``path`` weights-only as a flat ``name -> tensor`` dict."""
-    return load_tensor_state_dict(path, 'Use the official UNI `pytorch_model.bin`.')
+    return load_tensor_state_dict(
+        path, 'Use the official UNI `pytorch_model.bin`.')
 
 
 def convert_uni(state_dict: Dict[str, torch.Tensor]

@@ -199,4 +199,4 @@ def get_task_adapter(model: nn.Module) -> TaskAdapter:
 
 def _import_builtin_adapters() -> None:
     # Registration happens at import of the adapter modules.
-    from . import cell_adapter, semantic_adapter  # noqa: F401
+    from . import cell_adapter, semantic_adapter, text_adapter  # noqa: F401

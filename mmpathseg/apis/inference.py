@@ -212,5 +212,5 @@ def inference_model(model: nn.Module,
         data = pipeline(adapter.add_inputs(_pipeline_input(image), extra))
         batch = dict(
             inputs=[data['inputs']], data_samples=[data['data_samples']])
-        results.extend(model.test_step(batch))
+        results.extend(adapter.predict(model, batch))
     return results[0] if single else results

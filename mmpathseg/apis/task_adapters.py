@@ -211,4 +211,4 @@ def get_task_adapter(model: nn.Module) -> TaskAdapter:
 def _import_builtin_adapters() -> None:
     # Registration happens at import of the adapter modules.
     from . import (cell_adapter, prompt_adapter,  # noqa: F401
-                   semantic_adapter, text_adapter)
+                   referring_adapter, semantic_adapter, text_adapter)

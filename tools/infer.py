@@ -6,6 +6,7 @@
         [--large] [--tile-size H [W]] [--overlap PX] [--work-dir DIR]
         [--device cpu] [--cfg-options k=v ...]
         [--text TEXT | --text TEXTS.json] [--prompts PROMPTS.json]
+        [--expression EXPR | --expression EXPRS.json]
 
 INPUT is an image file or a folder (its images, sorted). For every image
 the CLI writes ``DIR/vis/{name}.png`` (the overlay) and the requested
@@ -21,7 +22,10 @@ get no text). Promptable models need ``--prompts``: a JSON file mapping
 image names to ``{"boxes": [[x1, y1, x2, y2], ...], "points": [[[x, y],
 ...], ...], "point_labels": [[1, 0, ...], ...]}`` in original pixels
 (boxes and/or points); they write ``{name}_masks.png``,
-``{name}_mask_{i}.png`` and ``{name}_summary.json``.
+``{name}_mask_{i}.png`` and ``{name}_summary.json``. Referring models need
+``--expression``: one expression for every image or a JSON file as for
+``--text`` (every image needs one); they write ``{name}_ref_mask_{i}.png``
+per [SEG] of the answer and ``{name}_summary.json`` with the answer.
 
 ``--large`` (automatic for ``.npy`` and whole-slide files) runs tiled,
 memory-bounded inference (tiles of ``--tile-size``, ``--overlap`` px shared
@@ -87,6 +91,11 @@ def parse_args(argv=None):
         help='text-guided models: a report for every image, or a JSON file '
         'mapping image names to reports')
     parser.add_argument(
+        '--expression',
+        default=None,
+        help='referring models: an expression for every image, or a JSON '
+        'file mapping image names to expressions')
+    parser.add_argument(
         '--prompts',
         default=None,
         help='promptable models: a JSON file mapping image names to '
@@ -138,16 +147,29 @@ def extra_inputs(args, inputs: List[str], accepted) -> List[dict]:
             image has no prompts.
     """
     extras = [dict() for _ in inputs]
-    if args.text is not None:
-        if 'text' not in accepted:
-            raise ValueError('tools/infer.py: --text is for text-guided '
+    for key, value, family in (('text', args.text, 'text-guided'),
+                               ('expression', args.expression,
+                                'referring')):
+        if value is None:
+            if key == 'expression' and key in accepted:
+                raise ValueError('tools/infer.py: referring models need '
+                                 '--expression (a string or a JSON file '
+                                 'mapping image names to expressions).')
+            continue
+        if key not in accepted:
+            raise ValueError(f'tools/infer.py: --{key} is for {family} '
                              "models; this model's task takes "
                              f'{list(accepted) or "no extra inputs"}.')
-        texts = _read_json(args.text, '--text') \
-            if args.text.lower().endswith('.json') else None
+        mapping = _read_json(value, f'--{key}') \
+            if value.lower().endswith('.json') else None
         for extra, path in zip(extras, inputs):
-            extra['text'] = _lookup(texts, path) if texts is not None \
-                else args.text
+            extra[key] = _lookup(mapping, path) if mapping is not None \
+                else value
+            if key == 'expression' and not extra[key]:
+                raise ValueError(
+                    f'tools/infer.py: no expression for '
+                    f'{osp.basename(path)} in {value}; add it under its '
+                    'file name.')
     if args.prompts is not None:
         if 'boxes' not in accepted:
             raise ValueError('tools/infer.py: --prompts is for promptable '
@@ -187,8 +209,10 @@ def main(argv=None) -> dict:
              if args.large or p.lower().endswith(LARGE_SUFFIXES)]
     small = [p for p in inputs if p not in large]
     extras = extra_inputs(args, small, inferencer.adapter.extra_input_keys)
-    if large and (args.text is not None or args.prompts is not None):
-        raise ValueError('tools/infer.py: --text / --prompts are not '
+    if large and any(v is not None
+                     for v in (args.text, args.prompts, args.expression)):
+        raise ValueError('tools/infer.py: --text / --prompts / --expression '
+                         'are not '
                          f'supported with tiled inference ({large[0]}).')
     files = []
     if small:

@@ -121,3 +121,30 @@ def test_prompts_json(tmp_path):
         infer_tool.main([PROMPT_CONFIG, ckpt, str(images), '--out-dir',
                          str(tmp_path / 'o4'), '--text', 'liver',
                          '--prompts', str(prompts)])
+
+
+def test_expression(tmp_path):
+    config = str(REPO / 'configs/demo/ltse-tiny_tissue-ref-demo.py')
+    options = {'model.test_cfg.max_new_tokens': 4}
+    ckpt = _checkpoint(config, tmp_path / 'r.pth', options)
+    images = _images(tmp_path / 'in', [(64, 64, 3), (64, 80, 3)])
+    exprs = tmp_path / 'exprs.json'
+    exprs.write_text(json.dumps({'img_0.png': 'the tumor',
+                                 'img_1': 'the stroma'}))
+    base = [config, ckpt, str(images), '--cfg-options',
+            'model.test_cfg.max_new_tokens=4']
+    infer_tool.main(base[:3] + ['--out-dir', str(tmp_path / 'out'),
+                                '--expression', str(exprs)] + base[3:])
+    for k, expr in enumerate(['the tumor', 'the stroma']):
+        summary = json.load(open(tmp_path / 'out' / f'img_{k}_summary.json'))
+        assert summary['expression'] == expr
+        assert summary['num_masks'] == len(summary['foreground_pixels'])
+        assert len(list((tmp_path / 'out').glob(f'img_{k}_ref_mask_*'))) \
+            == summary['num_masks']
+    exprs.write_text(json.dumps({'img_0.png': 'the tumor'}))
+    with pytest.raises(ValueError, match='no expression for img_1.png'):
+        infer_tool.main(base[:3] + ['--out-dir', str(tmp_path / 'o2'),
+                                    '--expression', str(exprs)] + base[3:])
+    with pytest.raises(ValueError, match='need --expression'):
+        infer_tool.main(base[:3] + ['--out-dir', str(tmp_path / 'o3')] +
+                        base[3:])

@@ -117,7 +117,7 @@ class PromptableAdapter(TaskAdapter):
         return data
 
     # -- prediction ---------------------------------------------------- #
-    def predict(self, model: nn.Module, batch: dict) -> list:
+    def predict_batch(self, model: nn.Module, batch: dict) -> list:
         """Decode each sample's user prompts once and store ``pred_masks``
         ``(N, H0, W0)`` bool (original size) and ``pred_scores`` ``(N,)``
         in its data sample."""

@@ -57,7 +57,7 @@ class ReferringAdapter(TaskAdapter):
         return data
 
     @torch.no_grad()
-    def predict(self, model: nn.Module, batch: dict) -> list:
+    def predict_batch(self, model: nn.Module, batch: dict) -> list:
         """Greedy answer per sample; ``pred_masks`` ``(S, H0, W0)`` bool for
         its [SEG] slots, ``pred_text``, ``num_rejected`` in the sample."""
         from mmpathseg.models.language.seg_token_utils import slot_positions

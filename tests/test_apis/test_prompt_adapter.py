@@ -69,6 +69,7 @@ def test_inferencer_boxes_and_points(setup, tmp_path):
             dict(img=paths[1], points=POINTS, point_labels=LABELS,
                  boxes=BOXES[:1])
         ],
+        batch_size=2,  # one batch of two sizes and prompt counts
         out_dir=str(tmp_path),
         export_formats=('png', 'summary'),
         return_vis=True)

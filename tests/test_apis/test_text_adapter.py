@@ -57,6 +57,7 @@ def test_inferencer_with_and_without_text(setup, tmp_path):
     inferencer = MMPathSegInferencer(cfg, ckpt, show_progress=False)
     out = inferencer(
         [dict(img=paths[0], text=REPORT), dict(img=paths[1])],
+        batch_size=2,
         out_dir=str(tmp_path),
         export_formats=('png', 'summary'),
         return_vis=True)
@@ -103,3 +104,22 @@ def test_text_changes_the_prediction(setup):
     again = inferencer(dict(img=paths[0], text=REPORT),
                        return_datasamples=True)['predictions'][0]
     torch.testing.assert_close(again.seg_logits.data, logits[0])
+
+
+def test_mixed_sizes_in_one_batch(setup):
+    """A batch of two sizes runs as runs of equal size, in order, and
+    predicts what single images do."""
+    cfg, ckpt, paths = setup
+    inferencer = MMPathSegInferencer(cfg, ckpt, show_progress=False)
+    items = [dict(img=paths[0], text=REPORT), dict(img=paths[1]),
+             dict(img=paths[0])]
+    batched = inferencer(items, batch_size=3,
+                         return_datasamples=True)['predictions']
+    assert [p.seg_logits.data.shape[-2:] for p in batched] == [
+        (64, 64), (48, 56), (64, 64)
+    ]
+    for item, pred in zip(items, batched):
+        single = inferencer(item, return_datasamples=True)['predictions'][0]
+        torch.testing.assert_close(pred.seg_logits.data,
+                                   single.seg_logits.data, atol=1e-4,
+                                   rtol=1e-4)

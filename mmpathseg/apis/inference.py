@@ -187,13 +187,17 @@ def inference_model(model: nn.Module,
         model (nn.Module): From :func:`init_model`.
         img (str | np.ndarray | list): Image path(s) or ``(H, W, 3)`` BGR
             array(s).
-        extra_inputs (dict | list[dict], optional): Per-image task inputs
-            (prompts, texts), see the model's task adapter.
+        extra_inputs (dict | list[dict], optional): Per-image task inputs,
+            see the model's task adapter: ``dict(text=...)`` (text-guided),
+            ``dict(boxes=..., points=..., point_labels=...)`` (promptable),
+            ``dict(expression=...)`` (referring).
 
     Returns:
         SegDataSample | list[SegDataSample]: The prediction(s), e.g.
         ``pred_instances`` / ``pred_instance_map`` / ``pred_sem_seg`` for
-        the nuclei family, ``pred_sem_seg`` for semantic models.
+        the nuclei family, ``pred_sem_seg`` for semantic and text-guided
+        models, ``pred_masks`` for promptable (one per prompt) and
+        referring (one per [SEG]) models.
     """
     single = not isinstance(img, (list, tuple))
     imgs: List[ImageType] = [img] if single else list(img)
@@ -212,5 +216,5 @@ def inference_model(model: nn.Module,
         data = pipeline(adapter.add_inputs(_pipeline_input(image), extra))
         batch = dict(
             inputs=[data['inputs']], data_samples=[data['data_samples']])
-        results.extend(model.test_step(batch))
+        results.extend(adapter.predict(model, batch))
     return results[0] if single else results

@@ -9,6 +9,7 @@ from typing import Dict, List, Optional, Sequence, Union
 
 import cv2
 import numpy as np
+import torch
 from mmengine.config import Config, ConfigDict
 from mmengine.dataset import pseudo_collate
 from mmengine.infer.infer import BaseInferencer
@@ -204,6 +205,11 @@ class MMPathSegInferencer(BaseInferencer):
         if bar is not None:
             sys.stderr.write('\n')
         return out
+
+    @torch.no_grad()
+    def forward(self, inputs, **kwargs) -> list:
+        """Predict one collated batch through the task adapter."""
+        return self.adapter.predict(self.model, inputs)
 
     def visualize(self,
                   inputs: list,

@@ -12,6 +12,8 @@ name:
   dropped at inference (:attr:`TaskAdapter.drop_transforms`);
 - how per-image extra inputs (a box/point prompt, a report text, a referring
   expression) enter the pipeline (:meth:`TaskAdapter.add_inputs`);
+- how a batch is predicted (:meth:`TaskAdapter.predict_batch`, the
+  model's ``test_step`` by default);
 - how a predicted data sample becomes a plain result dict
   (:meth:`TaskAdapter.to_result`), how it is drawn
   (:meth:`TaskAdapter.draw`) and written (:meth:`TaskAdapter.export`);
@@ -107,6 +109,36 @@ class TaskAdapter:
             data.update(extra)
         return data
 
+    def predict(self, model: nn.Module, batch: dict) -> list:
+        """Run ``model`` on a collated batch (``inputs`` and
+        ``data_samples`` lists) and return the predicted data samples, in
+        order.
+
+        mmseg's data preprocessors stack test images only when they have
+        one size, so the batch is cut into runs of consecutive images of
+        equal size, each run going through :meth:`predict_batch`.
+        """
+        inputs, samples = list(batch['inputs']), list(batch['data_samples'])
+        out, start = [], 0
+        while start < len(inputs):
+            stop = start + 1
+            while stop < len(inputs) and \
+                    inputs[stop].shape == inputs[start].shape:
+                stop += 1
+            out.extend(
+                self.predict_batch(
+                    model,
+                    dict(inputs=inputs[start:stop],
+                         data_samples=samples[start:stop])))
+            start = stop
+        return out
+
+    def predict_batch(self, model: nn.Module, batch: dict) -> list:
+        """Predict images of one size: the model's own ``test_step`` by
+        default; tasks whose segmentor predicts only in evaluation form
+        (e.g. prompts derived from ground truth) override it."""
+        return model.test_step(batch)
+
     def to_result(self, data_sample) -> dict:
         """Plain result dict of one predicted data sample (numpy arrays,
         lists and numbers; always with ``'task'``)."""
@@ -199,4 +231,5 @@ def get_task_adapter(model: nn.Module) -> TaskAdapter:
 
 def _import_builtin_adapters() -> None:
     # Registration happens at import of the adapter modules.
-    from . import cell_adapter, semantic_adapter  # noqa: F401
+    from . import (cell_adapter, prompt_adapter,  # noqa: F401
+                   referring_adapter, semantic_adapter, text_adapter)

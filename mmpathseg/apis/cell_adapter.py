@@ -86,11 +86,7 @@ class CellInstanceAdapter(TaskAdapter):
 
     def export(self, result: dict, out_dir: str, stem: str,
                formats: Iterable[str]) -> List[str]:
-        formats = list(formats)
-        unknown = sorted(set(formats) - set(self.export_formats))
-        if unknown:
-            raise ValueError(f'{self.task}: unknown export formats {unknown}'
-                             f'; available: {list(self.export_formats)}.')
+        formats = self.check_export_formats(formats)
         inst = result['instances']
         top = int(np.max(inst['labels'], initial=0))
         names = [self.class_name(i) for i in range(top + 1)]

@@ -6,12 +6,12 @@ prompt out."""
 import os.path as osp
 from typing import Iterable, List, Optional
 
-import cv2
 import numpy as np
 import torch.nn as nn
 import torch.nn.functional as F
 
-from mmpathseg.exports import write_bytes_atomic, write_summary
+from mmpathseg.exports import (write_binary_mask_png, write_label_png,
+                               write_summary)
 from mmpathseg.visualization import draw_prompted_mask
 from .task_adapters import (ANNOTATION_TRANSFORMS, TaskAdapter,
                             register_task_adapter)
@@ -217,15 +217,10 @@ class PromptableAdapter(TaskAdapter):
 
     def export(self, result: dict, out_dir: str, stem: str,
                formats: Iterable[str]) -> List[str]:
-        formats = list(formats)
-        unknown = sorted(set(formats) - set(self.export_formats))
-        if unknown:
-            raise ValueError(f'{self.task}: unknown export formats {unknown}'
-                             f'; available: {list(self.export_formats)}.')
+        formats = self.check_export_formats(formats)
         masks = np.asarray(result['masks']).astype(bool)
         written = []
         if 'png' in formats:
-            from mmpathseg.exports import write_label_png
             index = np.zeros(masks.shape[1:], np.int64)
             for i, mask in enumerate(masks):
                 index[mask] = i + 1
@@ -233,11 +228,9 @@ class PromptableAdapter(TaskAdapter):
                 write_label_png(index, osp.join(out_dir,
                                                 f'{stem}_masks.png')))
             for i, mask in enumerate(masks):
-                ok, buf = cv2.imencode('.png', mask.astype(np.uint8) * 255)
                 written.append(
-                    write_bytes_atomic(
-                        buf.tobytes(),
-                        osp.join(out_dir, f'{stem}_mask_{i}.png')))
+                    write_binary_mask_png(
+                        mask, osp.join(out_dir, f'{stem}_mask_{i}.png')))
         if 'summary' in formats:
             written.append(
                 write_summary(

@@ -6,12 +6,11 @@ LTSE): an image and an expression in, the generated answer and one mask per
 import os.path as osp
 from typing import Iterable, List, Optional
 
-import cv2
 import numpy as np
 import torch
 import torch.nn as nn
 
-from mmpathseg.exports import write_bytes_atomic, write_summary
+from mmpathseg.exports import write_binary_mask_png, write_summary
 from mmpathseg.visualization import draw_referring
 from .task_adapters import ANNOTATION_TRANSFORMS, TaskAdapter, \
     register_task_adapter
@@ -129,19 +128,13 @@ class ReferringAdapter(TaskAdapter):
 
     def export(self, result: dict, out_dir: str, stem: str,
                formats: Iterable[str]) -> List[str]:
-        formats = list(formats)
-        unknown = sorted(set(formats) - set(self.export_formats))
-        if unknown:
-            raise ValueError(f'{self.task}: unknown export formats {unknown}'
-                             f'; available: {list(self.export_formats)}.')
+        formats = self.check_export_formats(formats)
         written = []
         if 'png' in formats:
             for i, mask in enumerate(np.asarray(result['masks'])):
-                ok, buf = cv2.imencode('.png', mask.astype(np.uint8) * 255)
                 written.append(
-                    write_bytes_atomic(
-                        buf.tobytes(),
-                        osp.join(out_dir, f'{stem}_ref_mask_{i}.png')))
+                    write_binary_mask_png(
+                        mask, osp.join(out_dir, f'{stem}_ref_mask_{i}.png')))
         if 'summary' in formats:
             written.append(
                 write_summary(

@@ -52,11 +52,7 @@ class SemanticAdapter(TaskAdapter):
 
     def export(self, result: dict, out_dir: str, stem: str,
                formats: Iterable[str]) -> List[str]:
-        formats = list(formats)
-        unknown = sorted(set(formats) - set(self.export_formats))
-        if unknown:
-            raise ValueError(f'{self.task}: unknown export formats {unknown}'
-                             f'; available: {list(self.export_formats)}.')
+        formats = self.check_export_formats(formats)
         written = []
         if 'png' in formats:
             written.append(

@@ -158,6 +158,16 @@ class TaskAdapter:
     #: Export formats this task writes.
     export_formats: Sequence[str] = ()
 
+    def check_export_formats(self, formats: Iterable[str]) -> List[str]:
+        """``formats`` as a list, or a ValueError naming the unknown ones
+        and the formats this task writes."""
+        formats = list(formats)
+        unknown = sorted(set(formats) - set(self.export_formats))
+        if unknown:
+            raise ValueError(f'{self.task}: unknown export formats {unknown}'
+                             f'; available: {list(self.export_formats)}.')
+        return formats
+
     def summary(self, result: dict) -> dict:
         """JSON-ready summary (counts) of one result."""
         return dict(task=self.task)

@@ -8,7 +8,7 @@ from typing import Iterable, List, Optional
 import cv2
 import numpy as np
 
-from mmpathseg.exports import write_bytes_atomic, write_summary
+from mmpathseg.exports import write_binary_mask_png, write_summary
 from mmpathseg.visualization import draw_semantic
 from .task_adapters import (ANNOTATION_TRANSFORMS, TaskAdapter,
                             register_task_adapter)
@@ -89,19 +89,12 @@ class TextGuidedAdapter(TaskAdapter):
 
     def export(self, result: dict, out_dir: str, stem: str,
                formats: Iterable[str]) -> List[str]:
-        formats = list(formats)
-        unknown = sorted(set(formats) - set(self.export_formats))
-        if unknown:
-            raise ValueError(f'{self.task}: unknown export formats {unknown}'
-                             f'; available: {list(self.export_formats)}.')
+        formats = self.check_export_formats(formats)
         written = []
         if 'png' in formats:
-            ok, buf = cv2.imencode(
-                '.png', (np.asarray(result['mask']) > 0).astype(np.uint8) *
-                255)
             written.append(
-                write_bytes_atomic(buf.tobytes(),
-                                   osp.join(out_dir, f'{stem}_mask.png')))
+                write_binary_mask_png(result['mask'],
+                                      osp.join(out_dir, f'{stem}_mask.png')))
         if 'summary' in formats:
             written.append(
                 write_summary(

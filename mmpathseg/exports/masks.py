@@ -46,6 +46,20 @@ def write_label_png(label_map: np.ndarray, path: PathLike) -> str:
     return write_bytes_atomic(buf.tobytes(), path)
 
 
+def write_binary_mask_png(mask: np.ndarray, path: PathLike) -> str:
+    """Write an ``(H, W)`` mask as an 8-bit PNG, 255 inside and 0 outside;
+    returns the path."""
+    mask = np.asarray(mask)
+    if mask.ndim != 2:
+        raise ValueError(f'write_binary_mask_png({path}): expected an '
+                         f'(H, W) mask, got shape {mask.shape}.')
+    ok, buf = cv2.imencode('.png', (mask > 0).astype(np.uint8) * 255)
+    if not ok:
+        raise IOError(f'write_binary_mask_png: PNG encoding failed for '
+                      f'{path}.')
+    return write_bytes_atomic(buf.tobytes(), path)
+
+
 def read_label_png(path: PathLike) -> np.ndarray:
     """Read a map written by :func:`write_label_png` as int64."""
     image = cv2.imread(os.fspath(path), cv2.IMREAD_UNCHANGED)

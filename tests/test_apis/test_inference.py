@@ -132,3 +132,10 @@ def _check_prompt_adapter(model):
         register_task_adapter('_PromptSegmentor')(CellInstanceAdapter)
     with pytest.raises(TypeError, match='not a TaskAdapter'):
         register_task_adapter('_X')(dict)
+
+
+@pytest.mark.parametrize('adapter', [CellInstanceAdapter, SemanticAdapter])
+def test_unknown_export_format_is_named(adapter, tmp_path):
+    with pytest.raises(ValueError, match=r"unknown export formats \['xml'\]"):
+        adapter().export({}, str(tmp_path), 'tile', ['png', 'xml'])
+    assert list(tmp_path.iterdir()) == []  # nothing half-written

@@ -193,3 +193,30 @@ def test_demo_options_unfreeze_the_random_parts():
     # the base language model weights stay frozen (LoRA only)
     assert not any(v for n, v in flags.items()
                    if 'language_model' in n and 'q_proj.base_layer' in n)
+
+
+def test_slot_loss_is_class_balanced_ce_on_slots(ltse, demo_root):
+    seg, rej = ltse.mllm.seg_ids[0], ltse.mllm.rej_id
+    vocab = 3 + max(seg, rej)
+    logits = torch.randn(1, 6, vocab)
+    # slots at 2 ([SEG]), 3 ([SEG]) and 5 ([REJ]); 4 is a plain token
+    labels = torch.tensor([[-100, -100, seg, seg, 1, rej]])
+    ce = torch.nn.functional.cross_entropy
+    want_seg = ce(logits[0, [1, 2]], torch.tensor([seg, seg]))
+    want_rej = ce(logits[0, [4]], torch.tensor([rej]))
+    got = ltse.slot_loss(logits, labels)
+    assert torch.isclose(got, (want_seg + want_rej) / 2)
+    # one class only: its mean; no slot labelled: 0
+    assert torch.isclose(
+        ltse.slot_loss(logits, labels.where(labels != rej, -100)), want_seg)
+    assert ltse.slot_loss(logits, torch.full_like(labels, -100)) == 0
+    # the term is logged only when its weight is set
+    data = ltse.data_preprocessor(
+        _batch(demo_root, tiny.tokenizer(), [3]), True)
+    assert 'loss_slot' not in ltse(**data, mode='loss')
+    ltse.loss_weights['slot'] = 2.0
+    try:
+        losses = ltse(**data, mode='loss')
+    finally:
+        ltse.loss_weights['slot'] = 0.0
+    assert losses['loss_slot'] > 0

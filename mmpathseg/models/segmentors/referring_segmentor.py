@@ -57,6 +57,9 @@ class ReferringSegmentor(BaseModel):
         mask_decoder (dict): ``SAMExpertDecoder`` or
             ``AdaptiveExpertMixture`` config; trained.
         loss_weights (dict): ``ce``, ``bce``, ``dice``. LISA: 1, 2, 0.5.
+            Optional ``slot`` (default 0 = off): weight of an extra
+            class-balanced token CE on the answer slots only
+            (``loss_slot``, see :meth:`slot_loss`).
         test_cfg (dict): ``mode`` (above), ``max_new_tokens`` (32),
             ``mask_threshold`` on logits (0.0).
         sam_pretrained (str, optional): An official SAM checkpoint
@@ -104,7 +107,7 @@ class ReferringSegmentor(BaseModel):
             for param in self.image_encoder.parameters():
                 param.requires_grad_(True)
         self.loss_weights = {
-            **dict(ce=1.0, bce=2.0, dice=0.5),
+            **dict(ce=1.0, bce=2.0, dice=0.5, slot=0.0),
             **(loss_weights or {})
         }
         self.train_cfg = train_cfg or {}
@@ -239,11 +242,44 @@ class ReferringSegmentor(BaseModel):
             self.loss_weights['bce'] if bce else zero
         losses['loss_dice'] = torch.cat(dice).mean() * \
             self.loss_weights['dice'] if dice else zero
+        if self.loss_weights['slot']:
+            losses['loss_slot'] = self.slot_loss(
+                out['logits'], inputs['labels']) * self.loss_weights['slot']
         if gate:
             usage = torch.cat(gate).gt(0).float().mean(0)
             for i, value in enumerate(usage):
                 losses[f'expert{i}_usage'] = value
         return losses
+
+    def slot_loss(self, logits: Tensor, labels: Tensor) -> Tensor:
+        """Class-balanced token CE on the [SEG]/[REJ] answer slots.
+
+        In the token CE every answer slot is one token among the whole
+        answer, and [REJ] is the rarer class, so the [SEG]/[REJ] decision
+        gets little weight. Here the CE of the positions predicting a slot
+        (``logits[b, p - 1]`` for a slot label at ``p``) is averaged per
+        ground-truth class ([SEG]: any [SEG] id; [REJ]) and the class means
+        are averaged.
+
+        Args:
+            logits (Tensor): ``(B, L, V)`` LLM logits.
+            labels (Tensor): ``(B, L)`` token labels, -100 = unsupervised.
+
+        Returns:
+            Tensor: scalar; 0 (with a gradient path) if no slot is labelled.
+        """
+        pred, target = logits[:, :-1], labels[:, 1:]
+        seg = torch.as_tensor(list(self.mllm.seg_ids), device=labels.device)
+        classes = [torch.isin(target, seg)]
+        if self.use_rej:
+            classes.append(target == self.mllm.rej_id)
+        means = [
+            F.cross_entropy(pred[mask], target[mask]) for mask in classes
+            if mask.any()
+        ]
+        if not means:
+            return logits.sum() * 0
+        return torch.stack(means).mean()
 
     # ------------------------------------------------------------- predict
     def predict(self, inputs: dict, data_samples: list) -> list:

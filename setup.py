@@ -5,11 +5,16 @@ mmcv 2.1.0 with compiled ops has no wheel for current torch releases on PyPI;
 `tools/setup_env.sh` builds and caches it. Users who bring their own
 environment install mmcv first, then `pip install -e .`; importing mmpathseg
 says clearly when mmcv's ops are missing.
+
+mmpathseg's own C kernels (`mmpathseg/ops/csrc`, plain C loaded with ctypes,
+no Python or numpy headers) are built here, in place for an editable install.
+They are optional: without a C compiler the install goes on and the numpy
+implementations run instead, with a warning at first use.
 """
 import os.path as osp
 import re
 
-from setuptools import find_packages, setup
+from setuptools import Extension, find_packages, setup
 
 HERE = osp.dirname(osp.abspath(__file__))
 
@@ -28,6 +33,16 @@ def parse_requirements(name: str) -> list:
             if line:
                 requirements.append(line)
     return requirements
+
+
+# Plain C, loaded with ctypes (mmpathseg/ops/label_kernels.py).
+EXT_MODULES = [
+    Extension(
+        'mmpathseg.ops._label_kernels',
+        sources=['mmpathseg/ops/csrc/label_kernels.c'],
+        extra_compile_args=['-O3', '-std=c99'],
+        optional=True)
+]
 
 
 if __name__ == '__main__':
@@ -52,4 +67,5 @@ if __name__ == '__main__':
             'Programming Language :: Python :: 3.11',
             'Topic :: Scientific/Engineering :: Medical Science Apps.',
         ],
+        ext_modules=EXT_MODULES,
         zip_safe=False)

@@ -27,8 +27,30 @@ mkdir -p "$HOME_DIR" "$WHEEL_DIR"
 # The stamp covers every input of the environment: a change reinstalls.
 STAMP_SRC="$(cat "$ROOT"/requirements/*.txt "$ROOT/setup.py" "$0" | sha256sum | cut -c1-16)"
 STAMP_FILE="$ENV_DIR/.mmpathseg-stamp"
+# mmpathseg's own C kernels are built in place, in the checkout (editable
+# install), so a reused environment with a fresh checkout builds them too;
+# they are rebuilt when a source is newer. Without a C compiler the numpy
+# implementations run (slower; a warning says so and a test fails).
+build_kernels() {
+    local so stale=0
+    so="$(ls "$ROOT"/mmpathseg/ops/_label_kernels*.so 2>/dev/null | head -n 1 || true)"
+    if [[ -z "$so" ]]; then
+        stale=1
+    else
+        for src in "$ROOT"/mmpathseg/ops/csrc/*.c; do
+            [[ "$src" -nt "$so" ]] && stale=1
+        done
+    fi
+    if (( stale )); then
+        log "building mmpathseg's C kernels (mmpathseg/ops/csrc)"
+        (cd "$ROOT" && "$1" setup.py -q build_ext --inplace >&2) \
+            || log "could not build the C kernels: the numpy implementations will run"
+    fi
+}
+
 if [[ -f "$STAMP_FILE" && "$(cat "$STAMP_FILE")" == "$STAMP_SRC" ]]; then
     log "reusing $ENV_DIR"
+    build_kernels "$ENV_DIR/bin/python"
     echo "$ENV_DIR/bin/python"
     exit 0
 fi
@@ -84,6 +106,7 @@ log "installing runtime and test requirements"
 
 "$VPY" -c 'import mmcv.ops, mmseg.models, mmpretrain.models, segment_anything, mmpathseg' \
     || { log "environment check failed"; exit 1; }
+build_kernels "$VPY"
 echo "$STAMP_SRC" > "$STAMP_FILE"
 log "ready: $ENV_DIR"
 echo "$VPY"

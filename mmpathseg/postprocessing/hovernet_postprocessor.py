@@ -86,6 +86,9 @@ class HoVerNetPostProcessor:
         drop_degenerate (bool): drop instances whose contour has < 3 points
             (CellViT skips them). Defaults to True.
         relabel (bool): renumber instance ids 1..N. Defaults to False.
+        backend (str): implementation of the per-instance step,
+            ``'auto'`` (compiled kernels when built), ``'compiled'`` or
+            ``'numpy'``; same results. Defaults to ``'auto'``.
     """
 
     def __init__(self,
@@ -100,7 +103,8 @@ class HoVerNetPostProcessor:
                  dist_blur_ksize: int = 3,
                  score_mode: str = 'vote',
                  drop_degenerate: bool = True,
-                 relabel: bool = False) -> None:
+                 relabel: bool = False,
+                 backend: str = 'auto') -> None:
         if magnification not in MAGNIFICATION_PRESETS:
             raise ValueError(
                 'HoVerNetPostProcessor: magnification must be one of '
@@ -124,6 +128,7 @@ class HoVerNetPostProcessor:
         self.score_mode = score_mode
         self.drop_degenerate = drop_degenerate
         self.relabel = relabel
+        self.backend = backend
         self.watershed_cfg = dict(
             sobel_ksize=preset['sobel_ksize']
             if sobel_ksize is None else sobel_ksize,
@@ -196,7 +201,8 @@ class HoVerNetPostProcessor:
             type_map,
             type_probs,
             score_mode=self.score_mode,
-            drop_degenerate=self.drop_degenerate)
+            drop_degenerate=self.drop_degenerate,
+            backend=self.backend)
         return self.format_results(table, relabel=self.relabel)
 
     @staticmethod

@@ -8,15 +8,18 @@ full-image mask per instance, so a tile costs O(N * H * W). Here the label
 map is read once: the foreground pixels are grouped by instance with one
 stable sort, which gives bounding boxes, areas and centroid sums by
 ``reduceat``; one ``np.bincount`` gives the (instance, type) vote table; the
-contours are traced on one packed canvas (:mod:`.batched_contours`). The
-values are identical to the reference (see
-``tools/analysis_tools/benchmark_postprocessing.py`` and the tests).
+contours are traced on one packed canvas (:mod:`.batched_contours`). With
+the compiled kernels (:mod:`mmpathseg.ops`) the areas, boxes, coordinate sums
+and votes come from a single raster pass instead, and the canvas is painted
+from the map without the sort. Both give values identical to the reference
+(see ``tools/analysis_tools/benchmark_postprocessing.py`` and the tests).
 """
 from typing import Dict, NamedTuple, Optional
 
 import numpy as np
 
-from .batched_contours import trace_contours
+from mmpathseg.ops import label_moments, trace_single_contours, use_compiled
+from .batched_contours import trace_contours, trace_label_contours
 
 SCORE_MODES = ('vote', 'mean_prob')
 
@@ -123,11 +126,129 @@ def group_instances(inst_map: np.ndarray) -> InstanceGroups:
     return InstanceGroups(ids, areas, fg, idx, pixels, starts, ys, xs, boxes)
 
 
+def _centroids(sum_x: np.ndarray, sum_y: np.ndarray, areas: np.ndarray,
+               boxes: np.ndarray) -> np.ndarray:
+    """Centroids as m10/m00 of the bounding-box crop plus its offset, in the
+    same float64 operations as the reference (integer sums are exact)."""
+    cmin, rmin = boxes[:, 0], boxes[:, 1]
+    return np.stack([(sum_x - areas * cmin) / areas + cmin,
+                     (sum_y - areas * rmin) / areas + rmin], axis=1)
+
+
+def _fg_types(type_map: Optional[np.ndarray],
+              type_probs: Optional[np.ndarray], fg: np.ndarray) -> np.ndarray:
+    """The type of each foreground pixel (flat indices ``fg``)."""
+    if type_map is None:
+        # The argmax is only needed at the nuclei's pixels.
+        return type_probs.reshape(type_probs.shape[0], -1)[:, fg].argmax(0)
+    fg_types = type_map.ravel()[fg].astype(np.int64, copy=False)
+    if fg_types.min(initial=0) < 0:
+        raise ValueError('type_map must hold types >= 0.')
+    return fg_types
+
+
+def _mean_prob_scores(type_probs: np.ndarray, labels: np.ndarray,
+                      idx: np.ndarray, fg: np.ndarray,
+                      areas: np.ndarray) -> np.ndarray:
+    """Mean probability of each instance's type over its pixels."""
+    prob_fg = type_probs.reshape(type_probs.shape[0], -1)[labels[idx], fg]
+    return np.bincount(
+        idx, weights=prob_fg.astype(np.float64),
+        minlength=labels.size) / areas
+
+
+def _properties_numpy(inst_map, type_map, type_probs, score_mode) -> tuple:
+    """ids, areas, boxes, centroids, labels, scores, contours with numpy."""
+    groups = group_instances(inst_map)
+    ids, areas, idx, fg = groups.ids, groups.areas, groups.idx, groups.fg
+    num, starts = ids.size, groups.starts
+    centroids = _centroids(
+        np.add.reduceat(groups.xs, starts), np.add.reduceat(groups.ys, starts),
+        areas, groups.boxes)
+    if type_map is None and type_probs is None:
+        labels = np.ones(num, dtype=np.int64)
+        scores = np.ones(num, dtype=np.float64)
+    else:
+        fg_types = _fg_types(type_map, type_probs, fg)
+        num_types = int(fg_types.max(initial=0)) + 1
+        key = np.multiply(idx, num_types, dtype=np.int64)
+        key += fg_types
+        counts = np.bincount(
+            key, minlength=num * num_types).reshape(num, num_types)
+        labels = vote_types(counts)
+        if score_mode == 'vote':
+            scores = counts[np.arange(num), labels] / (areas + 1.0e-6)
+        else:
+            scores = _mean_prob_scores(type_probs, labels, idx, fg, areas)
+    contours = trace_contours(groups.pixels, areas, inst_map.shape[1],
+                              groups.boxes)
+    return ids, areas, groups.boxes, centroids, labels, scores, contours
+
+
+def _properties_compiled(inst_map, max_id, type_map, type_probs,
+                         score_mode) -> tuple:
+    """The same as :func:`_properties_numpy` from one compiled raster pass
+    (:func:`mmpathseg.ops.label_moments`)."""
+    types, num_types = None, 0
+    if type_map is not None or type_probs is not None:
+        if type_map is None:
+            fg = np.flatnonzero(inst_map.ravel())
+            types = np.zeros(inst_map.size, dtype=np.int32)
+            types[fg] = _fg_types(None, type_probs, fg)
+            types = types.reshape(inst_map.shape)
+        else:
+            types = type_map.astype(np.int32, copy=False)
+        num_types = max(int(types.max(initial=0)), 0) + 1
+    try:
+        moments = label_moments(inst_map, max_id, types, num_types)
+    except ValueError as err:
+        raise ValueError(f'type_map must hold types >= 0: {err}') from None
+    ids = np.flatnonzero(moments['area'][1:]) + 1
+    areas = moments['area'][ids]
+    boxes = np.stack([
+        moments['min_x'][ids], moments['min_y'][ids],
+        moments['max_x'][ids] + 1, moments['max_y'][ids] + 1
+    ], axis=1)
+    centroids = _centroids(moments['sum_x'][ids], moments['sum_y'][ids],
+                           areas, boxes)
+    num = ids.size
+    if types is None:
+        labels = np.ones(num, dtype=np.int64)
+        scores = np.ones(num, dtype=np.float64)
+    else:
+        counts = moments['votes'][ids]
+        labels = vote_types(counts)
+        if score_mode == 'vote':
+            scores = counts[np.arange(num), labels] / (areas + 1.0e-6)
+        else:
+            flat = inst_map.ravel()
+            fg = np.flatnonzero(flat)
+            index_of = np.zeros(max_id + 1, dtype=np.int64)
+            index_of[ids] = np.arange(num)
+            scores = _mean_prob_scores(type_probs, labels,
+                                       index_of[flat[fg]], fg, areas)
+    contours = trace_single_contours(inst_map, moments['first'][ids],
+                                     moments['components'][ids], areas)
+    multi = np.array([k for k, c in enumerate(contours) if c is None],
+                     dtype=np.int64)
+    if multi.size:
+        # Instances of several components: trace only those on the canvas.
+        listed = np.zeros(max_id + 1, dtype=bool)
+        listed[ids[multi]] = True
+        subset = np.where(listed[inst_map], inst_map, 0)
+        for k, contour in zip(multi.tolist(),
+                              trace_label_contours(subset, ids[multi],
+                                                   boxes[multi])):
+            contours[k] = contour
+    return ids, areas, boxes, centroids, labels, scores, contours
+
+
 def instance_table(inst_map: np.ndarray,
                    type_map: Optional[np.ndarray] = None,
                    type_probs: Optional[np.ndarray] = None,
                    score_mode: str = 'vote',
-                   drop_degenerate: bool = True) -> Dict:
+                   drop_degenerate: bool = True,
+                   backend: str = 'auto') -> Dict:
     """Describe every instance of an instance map.
 
     Args:
@@ -151,6 +272,9 @@ def instance_table(inst_map: np.ndarray,
             reference skips them in its instance dictionary but leaves them in
             its map; CellViT's metrics rebuild the maps from the dictionary,
             so they never count. Defaults to True.
+        backend (str): ``'auto'`` (the compiled kernels of
+            :mod:`mmpathseg.ops` when built), ``'compiled'`` or ``'numpy'``;
+            all give the same values. Defaults to ``'auto'``.
 
     Returns:
         dict: with N the number of instances, in ascending id order:
@@ -208,53 +332,19 @@ def instance_table(inst_map: np.ndarray,
             compact += 1
             uniq = np.concatenate([[0], uniq])
         table = instance_table(compact, type_map, type_probs, score_mode,
-                               drop_degenerate)
+                               drop_degenerate, backend)
         table['inst_map'] = uniq[table['inst_map']].astype(np.int32)
         table['ids'] = uniq[table['ids']].astype(np.int64)
         return table
 
-    groups = group_instances(inst_map)
-    ids, areas, idx, fg = groups.ids, groups.areas, groups.idx, groups.fg
-    num, starts, ys, xs = ids.size, groups.starts, groups.ys, groups.xs
-    cmin, rmin, cmax, rmax = groups.boxes.T
-
-    # Centroids as m10/m00 of the bounding-box crop plus its offset, in the
-    # same float64 operations as the reference (integer sums are exact).
-    centroids = np.stack([
-        (np.add.reduceat(xs, starts) - areas * cmin) / areas + cmin,
-        (np.add.reduceat(ys, starts) - areas * rmin) / areas + rmin
-    ], axis=1)
-
-    if type_map is None and type_probs is None:
-        labels = np.ones(num, dtype=np.int64)
-        scores = np.ones(num, dtype=np.float64)
+    if use_compiled(backend):
+        props = _properties_compiled(inst_map, max_id, type_map, type_probs,
+                                     score_mode)
     else:
-        if type_map is None:
-            # The argmax is only needed at the nuclei's pixels.
-            fg_types = type_probs.reshape(type_probs.shape[0],
-                                          -1)[:, fg].argmax(axis=0)
-        else:
-            fg_types = type_map.ravel()[fg].astype(np.int64, copy=False)
-            if fg_types.min(initial=0) < 0:
-                raise ValueError('type_map must hold types >= 0.')
-        num_types = int(fg_types.max(initial=0)) + 1
-        key = np.multiply(idx, num_types, dtype=np.int64)
-        key += fg_types
-        counts = np.bincount(
-            key, minlength=num * num_types).reshape(num, num_types)
-        labels = vote_types(counts)
-        if score_mode == 'vote':
-            scores = counts[np.arange(num), labels] / (areas + 1.0e-6)
-        else:
-            prob_fg = type_probs.reshape(type_probs.shape[0], -1)[labels[idx],
-                                                                  fg]
-            scores = np.bincount(
-                idx, weights=prob_fg.astype(np.float64), minlength=num) / areas
+        props = _properties_numpy(inst_map, type_map, type_probs, score_mode)
+    ids, areas, boxes, centroids, labels, scores, contours = props
 
-    contours = trace_contours(groups.pixels, areas, inst_map.shape[1],
-                              groups.boxes)
-
-    bboxes = groups.boxes.astype(np.float32)
+    bboxes = boxes.astype(np.float32)
     keep = np.array([c.shape[0] >= 3 for c in contours], dtype=bool)
     if drop_degenerate and not keep.all():
         dropped = np.zeros(max_id + 1, dtype=bool)

@@ -138,14 +138,15 @@ def test_compact_labels_rejects_bad_maps():
         instance_overlaps(np.zeros((2, 2), int), np.zeros((2, 3), int))
 
 
+@pytest.mark.parametrize('backend', ['numpy', 'compiled'])
 @pytest.mark.parametrize('seed', range(6))
-def test_sparse_stats_equal_per_instance_reference(seed):
+def test_sparse_stats_equal_per_instance_reference(seed, backend):
     rng = np.random.default_rng(seed)
     gt = random_instance_map(rng, num=30)
     pred = jitter(rng, gt)
     if seed % 2:
         pred = random_instance_map(rng, num=30)  # unrelated prediction
-    ov = instance_overlaps(gt, pred)
+    ov = instance_overlaps(gt, pred, backend=backend)
     for thr in (0.5, 0.3, 0.0):
         matched = match_instances(ov, thr)
         tp, fp, fn, iou_sum = reference_pq_counts(gt, pred, thr)

@@ -3,15 +3,20 @@
 identical outputs (times are printed, never asserted)."""
 import sys
 
+import pytest
+
 from tools.analysis_tools import benchmark_postprocessing as bench
 
 
-def test_benchmark_runs_on_a_small_tile(monkeypatch, capsys):
+@pytest.mark.parametrize('backend', ['compiled', 'numpy'])
+def test_benchmark_runs_on_a_small_tile(monkeypatch, capsys, backend):
     monkeypatch.setattr(sys, 'argv', [
-        'benchmark_postprocessing.py', '--case', '96:15', '--repeat', '1'
+        'benchmark_postprocessing.py', '--case', '96:15', '--repeat', '1',
+        '--backend', backend
     ])
     bench.main()
     out = capsys.readouterr().out
+    assert f'mmpathseg backend: {backend}' in out
     rows = [line for line in out.splitlines() if line.startswith('96px/')]
     assert [row.split('|')[1].strip() for row in rows] == [
         'per-instance extraction', 'watershed (NP+HV -> map)',

@@ -13,6 +13,12 @@ from tools.analysis_tools.benchmark_postprocessing import (
     synthetic_instances, synthetic_outputs)
 
 
+@pytest.fixture(params=['numpy', 'compiled'])
+def backend(request):
+    """Both implementations of ``instance_table`` must give these values."""
+    return request.param
+
+
 def crop_contour(inst_map, inst_id):
     """What the reference does for one instance."""
     ys, xs = np.nonzero(inst_map == inst_id)
@@ -23,10 +29,10 @@ def crop_contour(inst_map, inst_id):
     return found[0].reshape(-1, 2) + [x0, y0]
 
 
-def test_square_values_worked_by_hand():
+def test_square_values_worked_by_hand(backend):
     inst = np.zeros((20, 30), np.int32)
     inst[10:14, 20:24] = 7  # 4x4 square, rows 10..13, cols 20..23
-    table = instance_table(inst)
+    table = instance_table(inst, backend=backend)
     assert table['ids'].tolist() == [7]
     assert table['areas'].tolist() == [16]
     assert table['bboxes'].tolist() == [[20, 10, 24, 14]]  # exclusive max
@@ -40,15 +46,15 @@ def test_square_values_worked_by_hand():
     assert table['scores'].tolist() == [1.0]
 
 
-def test_rectangle_centroid_is_pixel_mean():
+def test_rectangle_centroid_is_pixel_mean(backend):
     inst = np.zeros((10, 10), np.int32)
     inst[1:4, 2:8] = 1  # rows 1..3, cols 2..7
     inst[5, 0:3] = 2  # 1x3 line: contour of 2 points
-    table = instance_table(inst, drop_degenerate=False)
+    table = instance_table(inst, drop_degenerate=False, backend=backend)
     assert table['centroids'][0].tolist() == [4.5, 2.0]
     assert table['contours'][1].tolist() == [[0, 5], [2, 5]]
     # By default the degenerate line is dropped from table and map.
-    table = instance_table(inst)
+    table = instance_table(inst, backend=backend)
     assert table['ids'].tolist() == [1]
     assert not (table['inst_map'] == 2).any()
     assert (table['inst_map'] == 1).sum() == 18
@@ -67,7 +73,7 @@ def test_type_vote_rule():
     assert vote_types(counts).tolist() == [1, 2, 1, 3, 0]
 
 
-def test_type_vote_and_probability_on_a_map():
+def test_type_vote_and_probability_on_a_map(backend):
     inst = np.zeros((4, 12), np.int32)
     types = np.zeros((4, 12), np.int64)
     inst[:, 0:3] = 1  # 12 px: 6 background, 3 of type 1, 3 of type 2
@@ -79,7 +85,7 @@ def test_type_vote_and_probability_on_a_map():
     types[:, 8:11] = 2
     types[0, 8:11] = 3
     types[1, 8:10] = 3
-    table = instance_table(inst, types)
+    table = instance_table(inst, types, backend=backend)
     assert table['labels'].tolist() == [1, 0, 2]
     assert table['scores'].tolist() == [
         3 / (12 + 1e-6), 12 / (12 + 1e-6), 7 / (12 + 1e-6)
@@ -90,7 +96,7 @@ def test_type_vote_and_probability_on_a_map():
         table['scores'].tolist()
 
 
-def test_mean_prob_score():
+def test_mean_prob_score(backend):
     inst = np.zeros((2, 4), np.int32)
     inst[:, :2] = 5
     probs = np.zeros((3, 2, 4), np.float32)
@@ -98,30 +104,31 @@ def test_mean_prob_score():
     probs[1] = 0.1
     probs[2] = 0.7
     probs[:, 0, 0] = [0.1, 0.8, 0.1]  # one pixel votes type 1
-    table = instance_table(inst, type_probs=probs, score_mode='mean_prob')
+    table = instance_table(
+        inst, type_probs=probs, score_mode='mean_prob', backend=backend)
     assert table['labels'].tolist() == [2]
     assert table['scores'][0] == pytest.approx((0.1 + 0.7 * 3) / 4)
     with pytest.raises(ValueError, match='type_probs'):
-        instance_table(inst, score_mode='mean_prob')
+        instance_table(inst, score_mode='mean_prob', backend=backend)
 
 
-def test_empty_and_sparse_ids():
-    table = instance_table(np.zeros((5, 5), np.int32))
+def test_empty_and_sparse_ids(backend):
+    table = instance_table(np.zeros((5, 5), np.int32), backend=backend)
     assert table['ids'].shape == (0, ) and table['contours'] == []
     assert table['centroids'].shape == (0, 2)
     assert table['bboxes'].shape == (0, 4)
     inst = np.zeros((6, 6), np.int64)
     inst[0:3, 0:3] = 10**9
     inst[3:6, 3:6] = 4
-    table = instance_table(inst)
+    table = instance_table(inst, backend=backend)
     assert table['ids'].tolist() == [4, 10**9]
     assert table['bboxes'].tolist() == [[3, 3, 6, 6], [0, 0, 3, 3]]
     assert table['inst_map'][0, 0] == 10**9
     with pytest.raises(TypeError, match='integer'):
-        instance_table(np.zeros((4, 4), np.float32))
+        instance_table(np.zeros((4, 4), np.float32), backend=backend)
 
 
-def test_contours_of_awkward_shapes_match_per_crop_opencv():
+def test_contours_of_awkward_shapes_match_per_crop_opencv(backend):
     inst = np.zeros((40, 60), np.int32)
     inst[1:11, 1:11] = 1  # ring with an island in its hole
     inst[3:9, 3:9] = 0
@@ -136,7 +143,7 @@ def test_contours_of_awkward_shapes_match_per_crop_opencv():
     inst[20:30, 0] = 7  # vertical line on the border
     inst[15:18, 2:4] = 8  # diagonal neighbours: one 8-connected component
     inst[18:21, 4:6] = 8
-    table = instance_table(inst, drop_degenerate=False)
+    table = instance_table(inst, drop_degenerate=False, backend=backend)
     for k, inst_id in enumerate(table['ids']):
         assert np.array_equal(table['contours'][k],
                               crop_contour(inst, inst_id)), inst_id
@@ -159,22 +166,23 @@ def test_trace_contours_random_labels_match_per_crop_opencv():
 
 
 @pytest.mark.parametrize('seed', [0, 1, 2])
-def test_identical_to_reference_on_synthetic_tiles(seed):
+def test_identical_to_reference_on_synthetic_tiles(seed, backend):
     gt_inst, gt_type = synthetic_instances(256, 100, seed=seed)
     np_map, hv_map, nc_map = synthetic_outputs(gt_inst, gt_type, seed=seed)
     ref_inst, ref_info = reference_postprocess(np_map, hv_map, nc_map)
     inst = hover_watershed(np_map[1] > np_map[0], hv_map)
-    table = instance_table(inst, np.argmax(nc_map, axis=0))
+    table = instance_table(
+        inst, np.argmax(nc_map, axis=0), backend=backend)
     assert compare_with_reference(table, ref_inst, ref_info) == []
     assert len(ref_info) > 80
     # The ground truth itself (contiguous ids, several types).
     types = gt_type.astype(np.int32)
-    table = instance_table(gt_inst, types)
+    table = instance_table(gt_inst, types, backend=backend)
     assert compare_with_reference(
         table, gt_inst, reference_instances(gt_inst, types)) == []
 
 
-def test_more_instances_than_uint16_keys():
+def test_more_instances_than_uint16_keys(backend):
     # 2x2 squares on a 3 px grid: 266 x 266 = 70756 instances (> 65535).
     size = 798
     inst = np.zeros((size, size), np.int32)
@@ -183,7 +191,7 @@ def test_more_instances_than_uint16_keys():
     for dy in (0, 1):
         for dx in (0, 1):
             inst[dy::3, dx::3] = ids
-    table = instance_table(inst)
+    table = instance_table(inst, backend=backend)
     assert table['ids'].size == 266 * 266
     assert (table['areas'] == 4).all()
     last = table['ids'].size - 1

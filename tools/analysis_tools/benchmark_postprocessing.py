@@ -27,6 +27,7 @@ Example::
         --case 256:100 --case 1024:1600
 """
 import argparse
+import functools
 import gc
 import importlib
 import time
@@ -38,6 +39,7 @@ import numpy as np
 from scipy import ndimage
 from skimage.segmentation import watershed
 
+from mmpathseg.ops import use_compiled
 from mmpathseg.postprocessing import (HoVerNetPostProcessor, foreground_mask,
                                       hover_watershed, instance_table)
 
@@ -342,14 +344,16 @@ def reference_pq(true: np.ndarray, pred: np.ndarray,
     return dq, sq, dq * sq
 
 
-def project_pq(true: np.ndarray, pred: np.ndarray) -> Tuple[float, ...]:
+def project_pq(true: np.ndarray,
+               pred: np.ndarray,
+               backend: str = 'auto') -> Tuple[float, ...]:
     """(DQ, SQ, PQ) with the pairing functions of mmpathseg's metric
     (``instance_overlaps`` + ``match_instances``, which
     ``nuclei_image_stats`` uses for PQ), with the same formula as
     :func:`reference_pq`."""
     from mmpathseg.evaluation.metrics.instance_matching import (
         instance_overlaps, match_instances)
-    overlaps = instance_overlaps(true, pred)
+    overlaps = instance_overlaps(true, pred, backend=backend)
     matched = match_instances(overlaps, 0.5)
     tp = float(matched.size)
     fp, fn = overlaps.pred.num - tp, overlaps.gt.num - tp
@@ -419,7 +423,8 @@ def peak_bytes(fn: Callable) -> int:
 
 
 def run_case(size: int, nuclei: int, repeat: int, seed: int,
-             pq_fn: Optional[Callable]) -> List[tuple]:
+             pq_fn: Optional[Callable],
+             backend: str = 'auto') -> List[tuple]:
     gt_inst, gt_type = synthetic_instances(size, nuclei, seed=seed)
     np_map, hv_map, nc_map = synthetic_outputs(gt_inst, gt_type, seed=seed)
     fg = foreground_mask(np_map, mode='argmax')
@@ -428,7 +433,7 @@ def run_case(size: int, nuclei: int, repeat: int, seed: int,
 
     ref_inst, ref_info = reference_postprocess(np_map, hv_map, nc_map)
     table = mmpathseg_table(np_map, hv_map, nc_map)
-    processor = HoVerNetPostProcessor(magnification=40)
+    processor = HoVerNetPostProcessor(magnification=40, backend=backend)
     if not np.array_equal(processor(np_map, hv_map, nc_map)['inst_map'],
                           table['inst_map']):
         raise AssertionError('HoVerNetPostProcessor disagrees with the '
@@ -442,7 +447,7 @@ def run_case(size: int, nuclei: int, repeat: int, seed: int,
     parts = [
         ('per-instance extraction',
          lambda: reference_instances(ref_inst, types.astype(np.int32)),
-         lambda: instance_table(inst, types)),
+         lambda: instance_table(inst, types, backend=backend)),
         ('watershed (NP+HV -> map)',
          lambda: reference_watershed(np_argmax, hv_map),
          lambda: hover_watershed(fg, hv_map)),
@@ -508,6 +513,12 @@ def parse_args():
         help='module:function of a PQ to time against the per-instance '
         'reference, called as fn(true_inst, pred_inst); default: '
         "the PQ of mmpathseg's metric; 'none' to time the reference only")
+    parser.add_argument(
+        '--backend',
+        default='auto',
+        choices=['auto', 'compiled', 'numpy'],
+        help="mmpathseg's per-instance step and PQ: the compiled kernels "
+        "(mmpathseg/ops, 'auto' when built) or the numpy implementation")
     return parser.parse_args()
 
 
@@ -515,15 +526,20 @@ def main():
     args = parse_args()
     cases = args.case or ['256:100', '1024:1600']
     pq_fn = _load_fn(args.pq_fn)
+    if pq_fn is project_pq:
+        pq_fn = functools.partial(project_pq, backend=args.backend)
     threads = cv2.getNumThreads()
     cv2.setNumThreads(1)
     rows = []
     try:
         for case in cases:
             size, nuclei = (int(v) for v in case.split(':'))
-            rows += run_case(size, nuclei, args.repeat, args.seed, pq_fn)
+            rows += run_case(size, nuclei, args.repeat, args.seed, pq_fn,
+                             args.backend)
     finally:
         cv2.setNumThreads(threads)
+    used = 'compiled' if use_compiled(args.backend) else 'numpy'
+    print(f'mmpathseg backend: {used}')
     print_table(rows)
     if pq_fn is None:
         print('\n--pq-fn none: the PQ row times the per-instance reference '

@@ -13,12 +13,14 @@ ids are any positive integers (not necessarily contiguous). Instances are
 indexed ``0..N-1`` in ascending id order, which is the order HoVer-Net's
 ``remap_label`` gives them, so ties are broken the same way.
 """
-from typing import NamedTuple, Tuple
+from typing import NamedTuple, Optional, Tuple
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
+
+from mmpathseg.ops import relabel_pairs, use_compiled
 
 # Above this many pixels per possible id, ids are found with np.unique
 # instead of a look-up table of size max(id) + 1.
@@ -68,6 +70,37 @@ class Overlaps(NamedTuple):
         return self.inter / self.union
 
 
+def _check_instance_map(inst_map: np.ndarray, name: str) -> np.ndarray:
+    inst_map = np.asarray(inst_map)
+    if inst_map.dtype == bool or not np.issubdtype(inst_map.dtype,
+                                                   np.integer):
+        raise TypeError(f'{name} must hold integer instance ids (0 = '
+                        f'background), got dtype {inst_map.dtype}; convert '
+                        'it with `.astype(np.int32)` if it is integral.')
+    if inst_map.ndim != 2:
+        raise ValueError(f'{name} must be (H, W), got shape '
+                         f'{inst_map.shape}.')
+    return inst_map
+
+
+def _id_lut(inst_map: np.ndarray, name: str) -> Optional[tuple]:
+    """``(ids, areas, lut)`` with ``lut`` mapping a raw id to its compact
+    index (``0..N``), or None when the ids are too sparse for a table."""
+    if inst_map.size == 0:
+        return None
+    low, high = int(inst_map.min()), int(inst_map.max())
+    if low < 0:
+        raise ValueError(f'{name} holds the negative id {low}; ids must be '
+                         '>= 0 (0 = background).')
+    if high > _LUT_IDS_PER_PIXEL * inst_map.size:
+        return None
+    counts = np.bincount(inst_map.ravel().astype(np.intp, copy=False))
+    ids = np.flatnonzero(counts[1:]) + 1
+    lut = np.zeros(high + 1, np.int64)
+    lut[ids] = np.arange(1, len(ids) + 1)
+    return ids.astype(np.int64), counts[ids].astype(np.int64), lut
+
+
 def compact_labels(inst_map: np.ndarray, name: str = 'instance map'
                    ) -> CompactLabels:
     """Relabel an instance map to ``0..N`` keeping the order of the ids.
@@ -79,44 +112,66 @@ def compact_labels(inst_map: np.ndarray, name: str = 'instance map'
     Returns:
         CompactLabels: The relabelled map, the original ids and the areas.
     """
-    inst_map = np.asarray(inst_map)
-    if inst_map.dtype == bool or not np.issubdtype(inst_map.dtype,
-                                                   np.integer):
-        raise TypeError(f'{name} must hold integer instance ids (0 = '
-                        f'background), got dtype {inst_map.dtype}; convert '
-                        'it with `.astype(np.int32)` if it is integral.')
-    if inst_map.ndim != 2:
-        raise ValueError(f'{name} must be (H, W), got shape '
-                         f'{inst_map.shape}.')
-    flat = inst_map.ravel().astype(np.int64, copy=False)
-    if flat.size == 0:
+    inst_map = _check_instance_map(inst_map, name)
+    if inst_map.size == 0:
         return CompactLabels(
             np.zeros(inst_map.shape, np.int64), np.zeros(0, np.int64),
             np.zeros(0, np.int64))
-    low, high = int(flat.min()), int(flat.max())
-    if low < 0:
-        raise ValueError(f'{name} holds the negative id {low}; ids must be '
-                         '>= 0 (0 = background).')
-    if high <= _LUT_IDS_PER_PIXEL * flat.size:
-        counts = np.bincount(flat)
-        ids = np.flatnonzero(counts[1:]) + 1
-        lut = np.zeros(high + 1, np.int64)
-        lut[ids] = np.arange(1, len(ids) + 1)
-        labels = lut[flat]
-        areas = counts[ids]
+    table = _id_lut(inst_map, name)
+    if table is not None:
+        ids, areas, lut = table
+        return CompactLabels(lut[inst_map], ids, areas)
+    flat = inst_map.ravel().astype(np.int64, copy=False)
+    uniq, inverse, counts = np.unique(
+        flat, return_inverse=True, return_counts=True)
+    if uniq[0] == 0:
+        ids, areas, labels = uniq[1:], counts[1:], inverse
     else:
-        uniq, inverse, counts = np.unique(
-            flat, return_inverse=True, return_counts=True)
-        if uniq[0] == 0:
-            ids, areas, labels = uniq[1:], counts[1:], inverse
-        else:
-            ids, areas, labels = uniq, counts, inverse + 1
+        ids, areas, labels = uniq, counts, inverse + 1
     return CompactLabels(
         labels.reshape(inst_map.shape).astype(np.int64, copy=False),
         ids.astype(np.int64), areas.astype(np.int64))
 
 
-def instance_overlaps(gt_inst: np.ndarray, pred_inst: np.ndarray) -> Overlaps:
+def _pair_counts(keys: np.ndarray, num_bins: int, size: int) -> tuple:
+    """Distinct keys and their counts (a table when it is small)."""
+    if num_bins <= _LUT_IDS_PER_PIXEL * size:
+        counts = np.bincount(keys, minlength=num_bins)
+        keys = np.flatnonzero(counts)
+        return keys, counts[keys]
+    return np.unique(keys, return_counts=True)
+
+
+def _overlaps_compiled(gt_inst: np.ndarray, pred_inst: np.ndarray
+                       ) -> Optional[Overlaps]:
+    """:func:`instance_overlaps` with one compiled pass over both maps
+    (:func:`mmpathseg.ops.relabel_pairs`); None when an id table would be
+    too large."""
+    gt_table = _id_lut(gt_inst, 'GT instance map')
+    pred_table = _id_lut(pred_inst, 'predicted instance map')
+    if gt_table is None or pred_table is None:
+        return None
+    gt_labels, pred_labels, keys, stride = relabel_pairs(
+        gt_inst, pred_inst, gt_table[2], pred_table[2])
+    gt = CompactLabels(gt_labels, gt_table[0], gt_table[1])
+    pred = CompactLabels(pred_labels, pred_table[0], pred_table[1])
+    keys, counts = _pair_counts(keys, (gt.num + 1) * stride, gt_inst.size)
+    return _overlaps_from_keys(gt, pred, keys, counts, stride)
+
+
+def _overlaps_from_keys(gt: CompactLabels, pred: CompactLabels,
+                        keys: np.ndarray, counts: np.ndarray,
+                        stride: int) -> Overlaps:
+    pair_gt = keys // stride - 1
+    pair_pred = keys % stride - 1
+    inter = counts.astype(np.int64)
+    union = gt.areas[pair_gt] + pred.areas[pair_pred] - inter
+    return Overlaps(gt, pred, pair_gt, pair_pred, inter, union)
+
+
+def instance_overlaps(gt_inst: np.ndarray,
+                      pred_inst: np.ndarray,
+                      backend: str = 'auto') -> Overlaps:
     """All overlapping ``(gt, pred)`` instance pairs with their areas.
 
     One joint histogram of the pixel-wise id pairs gives every intersection.
@@ -124,33 +179,31 @@ def instance_overlaps(gt_inst: np.ndarray, pred_inst: np.ndarray) -> Overlaps:
     Args:
         gt_inst (np.ndarray): ``(H, W)`` GT instance map.
         pred_inst (np.ndarray): ``(H, W)`` predicted instance map.
+        backend (str): ``'auto'`` (the compiled kernel of
+            :mod:`mmpathseg.ops` when built), ``'compiled'`` or ``'numpy'``;
+            all give the same result. Defaults to ``'auto'``.
 
     Returns:
         Overlaps: The compact maps and the sparse list of pairs.
     """
-    gt_inst, pred_inst = np.asarray(gt_inst), np.asarray(pred_inst)
+    gt_inst = _check_instance_map(gt_inst, 'GT instance map')
+    pred_inst = _check_instance_map(pred_inst, 'predicted instance map')
     if gt_inst.shape != pred_inst.shape:
         raise ValueError(f'GT instance map {gt_inst.shape} and predicted '
                          f'instance map {pred_inst.shape} differ in shape; '
                          'resize the prediction to the GT size first.')
+    if gt_inst.size and use_compiled(backend):
+        overlaps = _overlaps_compiled(gt_inst, pred_inst)
+        if overlaps is not None:
+            return overlaps
     gt = compact_labels(gt_inst, 'GT instance map')
     pred = compact_labels(pred_inst, 'predicted instance map')
     g, p = gt.labels.ravel(), pred.labels.ravel()
     both = (g > 0) & (p > 0)
     stride = pred.num + 1
-    keys = g[both] * stride + p[both]
-    num_bins = (gt.num + 1) * stride
-    if num_bins <= _LUT_IDS_PER_PIXEL * g.size:
-        counts = np.bincount(keys, minlength=num_bins)
-        keys = np.flatnonzero(counts)
-        counts = counts[keys]
-    else:
-        keys, counts = np.unique(keys, return_counts=True)
-    pair_gt = keys // stride - 1
-    pair_pred = keys % stride - 1
-    inter = counts.astype(np.int64)
-    union = gt.areas[pair_gt] + pred.areas[pair_pred] - inter
-    return Overlaps(gt, pred, pair_gt, pair_pred, inter, union)
+    keys, counts = _pair_counts(g[both] * stride + p[both],
+                                (gt.num + 1) * stride, g.size)
+    return _overlaps_from_keys(gt, pred, keys, counts, stride)
 
 
 def max_weight_pairing(pair_gt: np.ndarray, pair_pred: np.ndarray,

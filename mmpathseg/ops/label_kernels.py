@@ -53,6 +53,8 @@ def _declare(lib: ctypes.CDLL) -> None:
     lib.relabel_pairs.argtypes = [ptr, ptr, i64, ptr, i64, ptr, i64, i64,
                                   ptr, ptr, ptr]
     lib.relabel_pairs.restype = i64
+    lib.label_areas.argtypes = [ptr, i64, i64, ptr]
+    lib.label_areas.restype = i64
     lib.trace_single_contours.argtypes = [ptr, i64, i64, i64, ptr, ptr, ptr,
                                           i64, ptr]
     lib.trace_single_contours.restype = i64
@@ -190,6 +192,28 @@ def label_moments(labels: np.ndarray,
     if votes is not None:
         out['votes'] = votes
     return out
+
+
+def label_areas(labels: np.ndarray, max_id: int) -> np.ndarray:
+    """``np.bincount(labels.ravel(), minlength=max_id + 1)`` of an int32
+    map, without the conversion to int64 and with a range check.
+
+    Args:
+        labels (np.ndarray): ``(H, W)`` int32 label map, ids in
+            ``[0, max_id]``.
+        max_id (int): the largest id allowed.
+
+    Returns:
+        np.ndarray: ``(max_id + 1,)`` int64 pixel counts.
+    """
+    lib = _load()
+    labels = _check_int32_map(labels, 'labels')
+    area = np.zeros(max_id + 1, np.int64)
+    code = lib.label_areas(labels.ctypes.data, labels.size, max_id,
+                           area.ctypes.data)
+    if code < 0:
+        _raise_at(code, labels.shape, f'an id outside [0, {max_id}]')
+    return area
 
 
 def paint_canvas(labels: np.ndarray, shift: np.ndarray, canvas_w: int,

@@ -6,8 +6,9 @@ import pytest
 from scipy import ndimage
 
 from mmpathseg.evaluation.metrics.instance_matching import instance_overlaps
-from mmpathseg.ops import (compiled_available, label_kernels, label_moments,
-                           relabel_pairs, trace_single_contours, use_compiled)
+from mmpathseg.ops import (compiled_available, label_areas, label_kernels,
+                           label_moments, relabel_pairs,
+                           trace_single_contours, use_compiled)
 
 EIGHT = np.ones((3, 3), int)
 
@@ -144,6 +145,22 @@ def test_relabel_pairs_by_hand():
     assert g.tolist() == [[0, 1, 1], [2, 2, 0]]
     assert p.tolist() == [[1, 1, 0], [1, 0, 0]]
     assert stride == 2 and keys.tolist() == [1 * 2 + 1, 2 * 2 + 1]
+
+
+def test_label_areas_equal_bincount():
+    rng = np.random.default_rng(3)
+    labels = rng.integers(0, 50, (31, 17)).astype(np.int32)
+    assert np.array_equal(label_areas(labels, 60),
+                          np.bincount(labels.ravel(), minlength=61))
+
+
+@pytest.mark.parametrize('dtype', [np.int32, np.int64])
+def test_negative_ids_refused_by_both_backends(dtype):
+    gt = np.zeros((3, 3), dtype)
+    gt[1, 2] = -4
+    for backend in ('numpy', 'compiled'):
+        with pytest.raises(ValueError, match='negative id'):
+            instance_overlaps(gt, np.zeros((3, 3), dtype), backend=backend)
 
 
 def test_out_of_range_ids_and_types_name_the_pixel():

@@ -20,7 +20,7 @@ from scipy.optimize import linear_sum_assignment
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from mmpathseg.ops import relabel_pairs, use_compiled
+from mmpathseg.ops import label_areas, relabel_pairs, use_compiled
 
 # Above this many pixels per possible id, ids are found with np.unique
 # instead of a look-up table of size max(id) + 1.
@@ -83,18 +83,31 @@ def _check_instance_map(inst_map: np.ndarray, name: str) -> np.ndarray:
     return inst_map
 
 
-def _id_lut(inst_map: np.ndarray, name: str) -> Optional[tuple]:
+def _id_lut(inst_map: np.ndarray,
+            name: str,
+            compiled: bool = False) -> Optional[tuple]:
     """``(ids, areas, lut)`` with ``lut`` mapping a raw id to its compact
-    index (``0..N``), or None when the ids are too sparse for a table."""
+    index (``0..N``), or None when the ids are too sparse for a table.
+    ``compiled``: count with :func:`mmpathseg.ops.label_areas`."""
     if inst_map.size == 0:
         return None
-    low, high = int(inst_map.min()), int(inst_map.max())
+    high = int(inst_map.max())
+    # The compiled count checks int32 ids itself.
+    low = 0 if compiled and inst_map.dtype == np.int32 else int(
+        inst_map.min())
     if low < 0:
         raise ValueError(f'{name} holds the negative id {low}; ids must be '
                          '>= 0 (0 = background).')
     if high > _LUT_IDS_PER_PIXEL * inst_map.size:
         return None
-    counts = np.bincount(inst_map.ravel().astype(np.intp, copy=False))
+    if compiled:
+        try:
+            counts = label_areas(inst_map, high)
+        except ValueError as err:
+            raise ValueError(f'{name} holds a negative id ({err}); ids must '
+                             'be >= 0 (0 = background).') from None
+    else:
+        counts = np.bincount(inst_map.ravel().astype(np.intp, copy=False))
     ids = np.flatnonzero(counts[1:]) + 1
     lut = np.zeros(high + 1, np.int64)
     lut[ids] = np.arange(1, len(ids) + 1)
@@ -147,8 +160,8 @@ def _overlaps_compiled(gt_inst: np.ndarray, pred_inst: np.ndarray
     """:func:`instance_overlaps` with one compiled pass over both maps
     (:func:`mmpathseg.ops.relabel_pairs`); None when an id table would be
     too large."""
-    gt_table = _id_lut(gt_inst, 'GT instance map')
-    pred_table = _id_lut(pred_inst, 'predicted instance map')
+    gt_table = _id_lut(gt_inst, 'GT instance map', compiled=True)
+    pred_table = _id_lut(pred_inst, 'predicted instance map', compiled=True)
     if gt_table is None or pred_table is None:
         return None
     gt_labels, pred_labels, keys, stride = relabel_pairs(

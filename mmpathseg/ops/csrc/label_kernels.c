@@ -238,3 +238,15 @@ int64_t trace_single_contours(const int32_t *labels, int64_t height,
   }
   return num;
 }
+
+/* Pixel count of every id of a label map of `size` pixels: area[id] for id
+ * in [0, max_id] (zeroed by the caller). */
+int64_t label_areas(const int32_t *labels, int64_t size, int64_t max_id,
+                    int64_t *area) {
+  for (int64_t i = 0; i < size; ++i) {
+    const int64_t id = labels[i];
+    if (id < 0 || id > max_id) return -(i + 1);
+    area[id] += 1;
+  }
+  return 0;
+}

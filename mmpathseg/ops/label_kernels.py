@@ -51,7 +51,7 @@ def _declare(lib: ctypes.CDLL) -> None:
     lib.paint_canvas.argtypes = [ptr, i64, i64, i64, ptr, i64, i64, ptr]
     lib.paint_canvas.restype = i64
     lib.relabel_pairs.argtypes = [ptr, ptr, i64, ptr, i64, ptr, i64, i64,
-                                  ptr, ptr, ptr]
+                                  ptr, ptr, ptr, i64]
     lib.relabel_pairs.restype = i64
     lib.label_areas.argtypes = [ptr, i64, i64, ptr]
     lib.label_areas.restype = i64
@@ -244,8 +244,11 @@ def paint_canvas(labels: np.ndarray, shift: np.ndarray, canvas_w: int,
     return canvas
 
 
-def relabel_pairs(gt: np.ndarray, pred: np.ndarray, gt_lut: np.ndarray,
-                  pred_lut: np.ndarray) -> tuple:
+def relabel_pairs(gt: np.ndarray,
+                  pred: np.ndarray,
+                  gt_lut: np.ndarray,
+                  pred_lut: np.ndarray,
+                  max_pairs: Optional[int] = None) -> tuple:
     """Relabel two maps through look-up tables and key their overlaps.
 
     Args:
@@ -254,6 +257,9 @@ def relabel_pairs(gt: np.ndarray, pred: np.ndarray, gt_lut: np.ndarray,
             ``[0, len(pred_lut))``.
         gt_lut (np.ndarray): int64 raw id -> compact index (0 = background).
         pred_lut (np.ndarray): the same for ``pred``.
+        max_pairs (int, optional): an upper bound of the number of pixels
+            foreground in both maps (e.g. the smaller foreground area), to
+            size the key buffer; defaults to ``H * W``.
 
     Returns:
         tuple: ``(gt_compact, pred_compact, keys, stride)``: the two
@@ -271,13 +277,14 @@ def relabel_pairs(gt: np.ndarray, pred: np.ndarray, gt_lut: np.ndarray,
     stride = int(pred_lut.max(initial=0)) + 1
     gt_out = np.empty(gt.shape, np.int64)
     pred_out = np.empty(gt.shape, np.int64)
-    keys = np.empty(gt.size, np.int64)
+    keys = np.empty(gt.size if max_pairs is None else max_pairs, np.int64)
     num = lib.relabel_pairs(_ptr(gt), _ptr(pred), gt.size, _ptr(gt_lut),
                             gt_lut.size - 1, _ptr(pred_lut),
                             pred_lut.size - 1, stride, _ptr(gt_out),
-                            _ptr(pred_out), _ptr(keys))
+                            _ptr(pred_out), _ptr(keys), keys.size)
     if num < 0:
-        _raise_at(num, gt.shape, 'an id outside its look-up table')
+        _raise_at(num, gt.shape, 'an id outside its look-up table (or more '
+                  f'overlapping pixels than max_pairs={max_pairs})')
     return gt_out, pred_out, keys[:num], stride
 
 

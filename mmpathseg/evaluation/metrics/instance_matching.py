@@ -164,8 +164,9 @@ def _overlaps_compiled(gt_inst: np.ndarray, pred_inst: np.ndarray
     pred_table = _id_lut(pred_inst, 'predicted instance map', compiled=True)
     if gt_table is None or pred_table is None:
         return None
+    max_pairs = int(min(gt_table[1].sum(), pred_table[1].sum()))
     gt_labels, pred_labels, keys, stride = relabel_pairs(
-        gt_inst, pred_inst, gt_table[2], pred_table[2])
+        gt_inst, pred_inst, gt_table[2], pred_table[2], max_pairs)
     gt = CompactLabels(gt_labels, gt_table[0], gt_table[1])
     pred = CompactLabels(pred_labels, pred_table[0], pred_table[1])
     keys, counts = _pair_counts(keys, (gt.num + 1) * stride, gt_inst.size)

@@ -127,14 +127,14 @@ int64_t paint_canvas(const int32_t *labels, int64_t height, int64_t width,
 
 /* Relabel two label maps of `size` pixels through look-up tables (raw id ->
  * compact index, 0 = background) and list the (gt, pred) pairs of their
- * overlapping foreground pixels as keys gt * stride + pred. Returns the
- * number of keys written (at most `size`), or a negative pixel index + 1
- * when an id exceeds its table. */
+ * overlapping foreground pixels as keys gt * stride + pred (room for
+ * max_keys). Returns the number of keys written, or a negative pixel index
+ * + 1 when an id exceeds its table or the keys do not fit. */
 int64_t relabel_pairs(const int32_t *gt, const int32_t *pred, int64_t size,
                       const int64_t *gt_lut, int64_t gt_max,
                       const int64_t *pred_lut, int64_t pred_max,
                       int64_t stride, int64_t *gt_out, int64_t *pred_out,
-                      int64_t *keys) {
+                      int64_t *keys, int64_t max_keys) {
   int64_t num_keys = 0;
   for (int64_t i = 0; i < size; ++i) {
     const int64_t g = gt[i], p = pred[i];
@@ -142,7 +142,10 @@ int64_t relabel_pairs(const int32_t *gt, const int32_t *pred, int64_t size,
     const int64_t cg = gt_lut[g], cp = pred_lut[p];
     gt_out[i] = cg;
     pred_out[i] = cp;
-    if (cg && cp) keys[num_keys++] = cg * stride + cp;
+    if (cg && cp) {
+      if (num_keys == max_keys) return -(i + 1);
+      keys[num_keys++] = cg * stride + cp;
+    }
   }
   return num_keys;
 }

@@ -23,4 +23,6 @@ default_hooks = dict(
     checkpoint=dict(
         type='AtomicCheckpointHook', by_epoch=False, interval=250,
         max_keep_ckpts=1),
-    sampler_seed=dict(type='DistSamplerSeedHook'))
+    sampler_seed=dict(type='DistSamplerSeedHook'),
+    # Draws nothing unless tools/test.py --show / --show-dir turns it on.
+    visualization=dict(type='SegVisualizationHook'))

@@ -398,9 +398,12 @@ def draw_text_guided_sample(image: np.ndarray,
                             min_size: int = 256,
                             alpha: float = 0.5,
                             report_lines: int = 3) -> np.ndarray:
-    """Ground-truth and predicted lesion masks under the report that guided
-    the prediction (shortened to ``report_lines``; "no report" when the
-    sample has none).
+    """Ground-truth and predicted lesion masks under the report
+    (shortened to ``report_lines``; "no report" when the sample has none).
+    When the metainfo ``text_guide`` (set by ``TextGuidedSegmentor``) says
+    the prediction was guided by something else (virtual prompt, fixed
+    text, empty sentence, no text), that is written above and the report
+    is greyed out.
 
     Args:
         image (np.ndarray): ``(H0, W0, 3)`` uint8 RGB.
@@ -433,6 +436,13 @@ def draw_text_guided_sample(image: np.ndarray,
         panels = [base]
     meta = sample.metainfo
     text = meta.get('text') if meta.get('has_text', True) else None
-    report = f'report: {text}' if text else 'no report (has_text=False)'
-    header = [(_image_title(sample), TEXT_COLOR), (report, TEXT_COLOR)]
+    guide = meta.get('text_guide')
+    header = [(_image_title(sample), TEXT_COLOR)]
+    if guide is not None and guide != 'report':
+        # The model was not guided by the report (text_mode / missing
+        # text): say by what, and grey the report out.
+        header.append((f'guided by: {guide}', TEXT_COLOR))
+    used = guide in (None, 'report')
+    header.append((f'report: {text}' if text else 'no report',
+                   TEXT_COLOR if used else MUTED_COLOR))
     return _compose(header, panels, max_lines_each=report_lines)

@@ -13,8 +13,6 @@ LTSE = 'configs/demo/ltse-tiny_tissue-ref-demo.py'
 
 
 def _run(fx, config, ckpt, data_root, tmp_path, extra=()):
-    # The train loader is pointed at the tiny data too: mmseg's hook reads
-    # ``runner.iter``, which builds the train loop.
     options = fx.demo_loader_options(data_root)
     argv = [
         config, ckpt, '--work-dir',
@@ -50,8 +48,10 @@ def test_show_dir_referring(fx, tmp_path):
     generate(['--out', str(root), '--num-train', '1', '--num-val', '1'])
     config = osp.join(fx.REPO_ROOT, LTSE)
     ckpt = fx.save_random_checkpoint(config, str(tmp_path / 'l.pth'), seed=0)
+    # No training split: a test run must not load it (the hook's step).
     pictures = _run(fx, config, ckpt, root, tmp_path, [
-        'model.test_cfg.mode=generate', 'model.test_cfg.max_new_tokens=4'
+        'model.test_cfg.mode=generate', 'model.test_cfg.max_new_tokens=4',
+        f'train_dataloader.dataset.data_root={tmp_path / "absent"}'
     ])
     # One picture per expression (5 per generated tile), named by ref id.
     names = [p.name for p in pictures]

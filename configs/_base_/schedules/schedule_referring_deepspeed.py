@@ -47,5 +47,6 @@ default_hooks = dict(
         save_best='referring/gIoU',
         rule='greater'),
     sampler_seed=dict(type='DistSamplerSeedHook'),
-    # Draws nothing unless tools/test.py --show / --show-dir turns it on.
-    visualization=dict(type='SegVisualizationHook'))
+    # Draws nothing unless tools/test.py --show / --show-dir turns it on;
+    # mmseg's hook plus test runs that do not load the training split.
+    visualization=dict(type='NpySegVisualizationHook'))

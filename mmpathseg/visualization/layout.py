@@ -3,10 +3,11 @@
 images, word-wrapped text banners, panel titles and side-by-side panels.
 
 Everything works on ``(H, W, 3)`` uint8 RGB arrays and returns new arrays.
-Text is drawn with OpenCV's Hershey font at a size fixed in pixels (about
-13 px high at the default scale), so it reads the same on a 64 px X-ray and
-on a 1024 px tile: small images are upscaled (:func:`upscale_for_drawing`)
-before anything is drawn on them.
+Text is drawn with OpenCV's Hershey font, about 13 px high at the default
+scale: small images are upscaled (:func:`upscale_for_drawing`) before
+anything is drawn on them, and :func:`drawing_scale` grows text and lines
+on large panels, so pictures read alike from a 64 px X-ray to a 1024 px
+slice.
 """
 import math
 from typing import List, Optional, Sequence, Tuple
@@ -62,10 +63,34 @@ def resize_nearest(array: np.ndarray, height: int, width: int) -> np.ndarray:
     return out.astype(bool) if array.dtype == bool else out
 
 
+def drawing_scale(height: int, width: int) -> Tuple[float, int]:
+    """Font scale and line width (contours, boxes) for drawing on an
+    ``(height, width)`` panel: 0.5 and 2 px up to 512 / 256 px, growing with
+    the longer side beyond, so 1024 px panels get 1.0 and 4 px."""
+    longer = max(int(height), int(width))
+    return FONT_SCALE * max(1.0, longer / 512.0), max(2, round(longer / 256))
+
+
+def _text_thickness(scale: float) -> int:
+    return 1 if scale < 0.8 else 2
+
+
+def _line_metrics(scale: float) -> Tuple[int, int, int]:
+    """``(line height, baseline offset in the line, stroke)`` of a text
+    line at ``scale``."""
+    thickness = _text_thickness(scale)
+    (_, ascent), descent = cv2.getTextSize('Ag', FONT, scale, thickness)
+    pad = max(4, int(round(8 * scale)))
+    return ascent + descent + pad, pad // 2 + ascent, thickness
+
+
 def text_size(text: str,
               scale: float = FONT_SCALE,
-              thickness: int = 1) -> Tuple[int, int]:
-    """``(width, height)`` in pixels of one line of ``text``."""
+              thickness: Optional[int] = None) -> Tuple[int, int]:
+    """``(width, height)`` in pixels of one line of ``text`` (stroke as
+    drawn at ``scale`` unless ``thickness`` is given)."""
+    if thickness is None:
+        thickness = _text_thickness(scale)
     (width, height), baseline = cv2.getTextSize(text, FONT, scale, thickness)
     return width, height + baseline
 
@@ -115,8 +140,7 @@ def text_banner(width: int,
     Returns:
         np.ndarray: ``(h, width, 3)`` uint8 RGB; ``h`` fits the text.
     """
-    thickness = 1
-    line_h = text_size('Ag', scale, thickness)[1] + 4
+    line_h, ascent, thickness = _line_metrics(scale)
     rows: List[TextLine] = []
     for text, color in lines:
         for part in wrap_text(text, width - 2 * MARGIN, scale, max_lines_each):
@@ -124,7 +148,7 @@ def text_banner(width: int,
     banner = np.empty((line_h * len(rows) + 2 * MARGIN, width, 3), np.uint8)
     banner[:] = BANNER_COLOR
     for i, (text, color) in enumerate(rows):
-        baseline = MARGIN + line_h * (i + 1) - 5
+        baseline = MARGIN + line_h * i + ascent
         cv2.putText(banner, text, (MARGIN, baseline), FONT, scale,
                     tuple(int(c) for c in color), thickness, cv2.LINE_AA)
     return banner
@@ -132,9 +156,10 @@ def text_banner(width: int,
 
 def add_title(panel: np.ndarray,
               title: str,
-              color: Color = TEXT_COLOR) -> np.ndarray:
+              color: Color = TEXT_COLOR,
+              scale: float = FONT_SCALE) -> np.ndarray:
     """``panel`` with a one-line (or wrapped) ``title`` banner above."""
-    banner = text_banner(panel.shape[1], [(title, color)])
+    banner = text_banner(panel.shape[1], [(title, color)], scale)
     return np.concatenate([banner, panel], axis=0)
 
 
@@ -174,8 +199,8 @@ def legend_banner(width: int,
     Returns:
         np.ndarray: ``(h, width, 3)`` uint8 RGB on white.
     """
-    thickness = 1
-    line_h = text_size('Ag', scale, thickness)[1] + 4
+    line_h, ascent, thickness = _line_metrics(scale)
+    spacing = int(round(spacing * scale / FONT_SCALE))
     rows: List[List[Tuple[int, str, Color]]] = [[]]
     x = MARGIN
     for text, color in items:
@@ -189,7 +214,7 @@ def legend_banner(width: int,
     banner = np.empty((line_h * len(rows) + 2 * MARGIN, width, 3), np.uint8)
     banner[:] = BANNER_COLOR
     for i, row in enumerate(rows):
-        baseline = MARGIN + line_h * (i + 1) - 5
+        baseline = MARGIN + line_h * i + ascent
         for x, text, color in row:
             cv2.putText(banner, text, (x, baseline), FONT, scale,
                         tuple(int(c) for c in color), thickness, cv2.LINE_AA)

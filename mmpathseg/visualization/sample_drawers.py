@@ -31,7 +31,8 @@ import torch
 
 from .draw import (draw_masks, draw_object_prompts, draw_semantic,
                    object_color)
-from .layout import (TEXT_COLOR, Color, TextLine, add_title, hstack_panels,
+from .layout import (TEXT_COLOR, Color, TextLine, add_title, drawing_scale,
+                     hstack_panels,
                      legend_banner, resize_nearest, text_banner,
                      upscale_for_drawing)
 
@@ -104,15 +105,16 @@ def _image_title(sample) -> str:
 def _compose(header: Sequence[TextLine],
              panels: Sequence[np.ndarray],
              legend: Sequence[TextLine] = (),
-             max_lines_each: Optional[int] = None) -> np.ndarray:
+             max_lines_each: Optional[int] = None,
+             scale: float = 0.5) -> np.ndarray:
     """Panels side by side under a text header and a coloured legend."""
     body = hstack_panels(panels)
     parts = []
     if header:
         parts.append(
-            text_banner(body.shape[1], header, max_lines_each=max_lines_each))
+            text_banner(body.shape[1], header, scale, max_lines_each))
     if legend:
-        parts.append(legend_banner(body.shape[1], legend))
+        parts.append(legend_banner(body.shape[1], legend, scale))
     return np.concatenate(parts + [body], axis=0)
 
 
@@ -231,7 +233,7 @@ def draw_promptable_sample(image: np.ndarray,
     ori = tuple(image.shape[:2])
     base, factor = upscale_for_drawing(image, min_size)
     height, width = base.shape[:2]
-    thickness = 2 if factor > 1 else 1
+    font, thickness = drawing_scale(height, width)
     gt = _promptable_gt(sample, ori)
     modes = prompt_modes(sample)
     num = len(_numpy(sample.get(f'pred_masks_{modes[0]}'))) if modes else (
@@ -242,7 +244,7 @@ def draw_promptable_sample(image: np.ndarray,
         panels.append(
             add_title(
                 draw_masks(base, gt_big, alpha=alpha, thickness=thickness),
-                'ground truth'))
+                'ground truth', scale=font))
     if draw_pred:
         for mode in modes:
             preds = _masks_to(sample.get(f'pred_masks_{mode}'), height, width)
@@ -273,7 +275,7 @@ def draw_promptable_sample(image: np.ndarray,
             dice = _mean_dice(preds, gt_big) if gt_big is not None else None
             if dice is not None:
                 title += f'  Dice {dice:.2f}'
-            panels.append(add_title(drawn, title))
+            panels.append(add_title(drawn, title, scale=font))
     if not panels:
         panels = [base]
     header = [(_image_title(sample), TEXT_COLOR)]
@@ -282,7 +284,7 @@ def draw_promptable_sample(image: np.ndarray,
                        "in the object's colour", MUTED_COLOR))
     legend = [(name, object_color(i))
               for i, name in enumerate(object_names(sample, num))]
-    return _compose(header, panels, legend)
+    return _compose(header, panels, legend, scale=font)
 
 
 # ---------------------------------------------------------------------- #
@@ -333,9 +335,9 @@ def draw_referring_sample(image: np.ndarray,
         np.ndarray: ``(h, w, 3)`` uint8 RGB picture.
     """
     meta = sample.metainfo
-    base, factor = upscale_for_drawing(image, min_size)
+    base, _ = upscale_for_drawing(image, min_size)
     height, width = base.shape[:2]
-    thickness = 2 if factor > 1 else 1
+    font, thickness = drawing_scale(height, width)
     pred = _masks_to(sample.pred_masks, height, width)
     num = len(pred)
     rejected = _numpy(sample.pred_rejected).astype(bool) \
@@ -352,14 +354,14 @@ def draw_referring_sample(image: np.ndarray,
             add_title(
                 draw_masks(base, [gt[t] for t in keep],
                            [object_color(t) for t in keep], alpha, thickness),
-                'ground truth'))
+                'ground truth', scale=font))
     if draw_pred:
         keep = [t for t in range(num) if not rejected[t]]
         panels.append(
             add_title(
                 draw_masks(base, [pred[t] for t in keep],
                            [object_color(t) for t in keep], alpha, thickness),
-                'prediction'))
+                'prediction', scale=font))
     if not panels:
         panels = [base]
     header = [(f'"{meta.get("expression", "")}"', TEXT_COLOR)]
@@ -379,11 +381,12 @@ def draw_referring_sample(image: np.ndarray,
         legend.append(
             (f'{name}: ' + ', '.join(parts) + (' (wrong)' if wrong else ''),
              object_color(t)))
-    picture = _compose(header[1:], panels, legend, answer_lines)
+    picture = _compose(header[1:], panels, legend, answer_lines, font)
     name = _image_title(sample)
     if 'ref_id' in meta:
         name += f'  ref {meta["ref_id"]}'
-    title = text_banner(picture.shape[1], [(name, MUTED_COLOR), header[0]])
+    title = text_banner(picture.shape[1], [(name, MUTED_COLOR), header[0]],
+                        font)
     return np.concatenate([title, picture], axis=0)
 
 
@@ -416,6 +419,7 @@ def draw_text_guided_sample(image: np.ndarray,
     """
     base, _ = upscale_for_drawing(image, min_size)
     height, width = base.shape[:2]
+    font, _ = drawing_scale(height, width)
     palette = [(0, 0, 0), tuple(color)]
     panels = []
     gt = None
@@ -423,7 +427,9 @@ def draw_text_guided_sample(image: np.ndarray,
         gt = resize_nearest(_numpy(sample.gt_sem_seg)[0], height, width)
     if draw_gt and gt is not None:
         panels.append(
-            add_title(draw_semantic(base, gt, palette, alpha), 'ground truth'))
+            add_title(
+                draw_semantic(base, gt, palette, alpha), 'ground truth',
+                scale=font))
     if draw_pred:
         pred = resize_nearest(_numpy(sample.pred_sem_seg)[0], height, width)
         title = 'prediction'
@@ -431,7 +437,9 @@ def draw_text_guided_sample(image: np.ndarray,
             valid = gt != 255
             title += f'  Dice {_dice((pred == 1) & valid, gt == 1):.2f}'
         panels.append(
-            add_title(draw_semantic(base, pred, palette, alpha), title))
+            add_title(
+                draw_semantic(base, pred, palette, alpha), title,
+                scale=font))
     if not panels:
         panels = [base]
     meta = sample.metainfo
@@ -445,4 +453,4 @@ def draw_text_guided_sample(image: np.ndarray,
     used = guide in (None, 'report')
     header.append((f'report: {text}' if text else 'no report',
                    TEXT_COLOR if used else MUTED_COLOR))
-    return _compose(header, panels, max_lines_each=report_lines)
+    return _compose(header, panels, max_lines_each=report_lines, scale=font)

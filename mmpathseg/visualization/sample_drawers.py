@@ -185,9 +185,9 @@ def _promptable_gt(sample, ori: Tuple[int, int]) -> Optional[np.ndarray]:
     x0, y0, x1, y1 = sample.metainfo.get(
         'valid_region', (0, 0, masks.shape[-1], masks.shape[-2]))
     masks = masks[:, y0:y1, x0:x1]
-    return np.stack([resize_nearest(m, *ori)
-                     for m in masks]) if len(masks) else np.zeros(
-                         (0, ) + ori, bool)
+    if not len(masks):
+        return np.zeros((0, ) + ori, bool)
+    return np.stack([resize_nearest(m, *ori) for m in masks])
 
 
 def object_names(sample, num: int) -> List[str]:

@@ -2,7 +2,8 @@
 """Test (and benchmark) a checkpoint.
 
     python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out DIR]
-        [--show] [--show-dir DIR] [--tta] [--cfg-options k=v ...]
+        [--show] [--show-dir DIR] [--show-interval N] [--tta]
+        [--cfg-options k=v ...]
         [--launcher {none,pytorch,slurm,mpi}]
 
 The metrics table is printed by the evaluator at the end of the run.
@@ -42,6 +43,13 @@ def parse_args(argv=None):
         help='directory where painted images will be saved. If specified, '
         'it will be automatically saved to the work_dir/timestamp/show_dir')
     parser.add_argument(
+        '--show-interval',
+        type=int,
+        default=None,
+        help='with --show/--show-dir, draw every N-th test batch (1: every '
+        "image); default: the config's default_hooks.visualization.interval "
+        '(mmseg: 50)')
+    parser.add_argument(
         '--wait-time', type=float, default=2, help='the interval of show (s)')
     parser.add_argument(
         '--cfg-options',
@@ -72,6 +80,11 @@ def trigger_visualization_hook(cfg: Config, args) -> Config:
             "`visualization=dict(type='SegVisualizationHook')`.")
     visualization_hook = default_hooks['visualization']
     visualization_hook['draw'] = True
+    if getattr(args, 'show_interval', None) is not None:
+        if args.show_interval < 1:
+            raise ValueError('--show-interval must be >= 1, got '
+                             f'{args.show_interval}.')
+        visualization_hook['interval'] = args.show_interval
     if args.show:
         visualization_hook['show'] = True
         visualization_hook['wait_time'] = args.wait_time

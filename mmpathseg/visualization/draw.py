@@ -10,7 +10,10 @@ the task adapters of every family:
   point prompts (positive points green, negative red);
 - :func:`draw_referring`: the targets of a referring expression, each in its
   colour, with the expression written above (and a rejection shown as
-  such).
+  such);
+- :func:`draw_masks` / :func:`draw_object_prompts`: several objects at once,
+  each mask and its prompts in the object's colour (the pictures of
+  ``tools/test.py --show-dir``).
 
 Every function returns a new array and leaves ``image`` untouched.
 """
@@ -24,6 +27,16 @@ ColorFn = Callable[[int], Color]
 POSITIVE_COLOR: Color = (0, 255, 0)
 NEGATIVE_COLOR: Color = (255, 0, 0)
 BOX_COLOR: Color = (255, 255, 0)
+#: Colours of the objects (prompts, referring targets) of one picture, in
+#: order; no pure green or red, which mark positive and negative clicks.
+OBJECT_COLORS: Tuple[Color, ...] = (
+    (30, 144, 255), (255, 140, 0), (186, 85, 211), (0, 206, 209),
+    (255, 20, 147), (255, 215, 0), (160, 82, 45), (100, 149, 237))
+
+
+def object_color(index: int) -> Color:
+    """Colour of the ``index``-th object of a picture (a fixed cycle)."""
+    return OBJECT_COLORS[index % len(OBJECT_COLORS)]
 
 
 def _check_image(image: np.ndarray) -> np.ndarray:
@@ -119,14 +132,96 @@ def draw_semantic(image: np.ndarray,
 
 
 def _draw_mask(out: np.ndarray, mask: np.ndarray, color: Color,
-               alpha: float) -> np.ndarray:
+               alpha: float, thickness: int = 1) -> np.ndarray:
     mask = np.asarray(mask).astype(bool)
     overlay = np.empty_like(out)
     overlay[:] = color
     out = _blend(out, overlay, mask, alpha)
     contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL,
                                    cv2.CHAIN_APPROX_SIMPLE)
-    cv2.drawContours(out, contours, -1, color, 1)
+    cv2.drawContours(out, contours, -1, color, thickness)
+    return out
+
+
+def draw_masks(image: np.ndarray,
+               masks: Sequence[np.ndarray],
+               colors: Optional[Sequence[Color]] = None,
+               alpha: float = 0.45,
+               thickness: int = 2) -> np.ndarray:
+    """Several masks blended over the image, each outlined in its colour.
+
+    Args:
+        image (np.ndarray): ``(H, W, 3)`` uint8 RGB.
+        masks (Sequence[np.ndarray]): ``(H, W)`` bool / 0-1 per object.
+        colors (Sequence, optional): RGB per mask; :data:`OBJECT_COLORS`
+            in order when omitted.
+        alpha (float): Fill opacity. Defaults to 0.45.
+        thickness (int): Outline width in pixels. Defaults to 2.
+
+    Returns:
+        np.ndarray: ``(H, W, 3)`` uint8 RGB.
+    """
+    out = _check_image(image).copy()
+    for i, mask in enumerate(masks):
+        color = tuple(colors[i]) if colors is not None else object_color(i)
+        out = _draw_mask(out, mask, color, alpha, thickness)
+    return out
+
+
+def draw_object_prompts(image: np.ndarray,
+                        boxes: Optional[np.ndarray] = None,
+                        points: Optional[np.ndarray] = None,
+                        point_labels: Optional[np.ndarray] = None,
+                        colors: Optional[Sequence[Color]] = None,
+                        radius: int = 5,
+                        thickness: int = 2) -> np.ndarray:
+    """The prompts of ``K`` objects: each box in its object's colour; each
+    click a disc, green for a positive and red for a negative click, ringed
+    in its object's colour. Padding clicks (label -1) are not drawn.
+
+    Args:
+        image (np.ndarray): ``(H, W, 3)`` uint8 RGB.
+        boxes (np.ndarray, optional): ``(K, 4)`` ``(x1, y1, x2, y2)``.
+        points (np.ndarray, optional): ``(K, P, 2)`` ``(x, y)``.
+        point_labels (np.ndarray, optional): ``(K, P)``: 1 positive, 0
+            negative, -1 padding; all positive when omitted.
+        colors (Sequence, optional): RGB per object
+            (:data:`OBJECT_COLORS` when omitted).
+        radius (int): Click disc radius in pixels. Defaults to 5.
+        thickness (int): Box and ring width. Defaults to 2.
+
+    Returns:
+        np.ndarray: ``(H, W, 3)`` uint8 RGB.
+    """
+    out = _check_image(image).copy()
+
+    def color_of(i):
+        if colors is not None:
+            return tuple(int(c) for c in colors[i])
+        return object_color(i)
+
+    if boxes is not None:
+        boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+        for i, (x1, y1, x2, y2) in enumerate(boxes):
+            cv2.rectangle(out, (int(round(x1)), int(round(y1))),
+                          (int(round(x2)), int(round(y2))), color_of(i),
+                          thickness)
+    if points is not None:
+        points = np.asarray(points, dtype=np.float64)
+        points = points.reshape(points.shape[0], -1, 2)
+        if point_labels is None:
+            labels = np.ones(points.shape[:2], np.int64)
+        else:
+            labels = np.asarray(point_labels).reshape(points.shape[:2])
+        for i in range(points.shape[0]):
+            for (x, y), lab in zip(points[i], labels[i]):
+                if lab < 0:
+                    continue
+                center = (int(round(x)), int(round(y)))
+                fill = POSITIVE_COLOR if lab > 0 else NEGATIVE_COLOR
+                cv2.circle(out, center, radius + thickness, color_of(i), -1,
+                           cv2.LINE_AA)
+                cv2.circle(out, center, radius, fill, -1, cv2.LINE_AA)
     return out
 
 

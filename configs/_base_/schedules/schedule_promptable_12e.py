@@ -26,7 +26,10 @@ default_hooks = dict(
         by_epoch=True,
         interval=1,
         max_keep_ckpts=2),
-    sampler_seed=dict(type='DistSamplerSeedHook'))
+    sampler_seed=dict(type='DistSamplerSeedHook'),
+    # Draws nothing unless tools/test.py --show / --show-dir turns it on;
+    # mmseg's hook plus test runs that do not load the training split.
+    visualization=dict(type='NpySegVisualizationHook'))
 # A box-prompted batch leaves the point embeddings (and a point batch the
 # box corners) without gradient: DDP must allow unused parameters (the
 # reference runs DDP with find_unused_parameters=True too).

@@ -46,4 +46,7 @@ default_hooks = dict(
         max_keep_ckpts=2,
         save_best='referring/gIoU',
         rule='greater'),
-    sampler_seed=dict(type='DistSamplerSeedHook'))
+    sampler_seed=dict(type='DistSamplerSeedHook'),
+    # Draws nothing unless tools/test.py --show / --show-dir turns it on;
+    # mmseg's hook plus test runs that do not load the training split.
+    visualization=dict(type='NpySegVisualizationHook'))

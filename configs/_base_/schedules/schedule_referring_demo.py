@@ -23,4 +23,7 @@ default_hooks = dict(
     checkpoint=dict(
         type='AtomicCheckpointHook', by_epoch=False, interval=250,
         max_keep_ckpts=1),
-    sampler_seed=dict(type='DistSamplerSeedHook'))
+    sampler_seed=dict(type='DistSamplerSeedHook'),
+    # Draws nothing unless tools/test.py --show / --show-dir turns it on;
+    # mmseg's hook plus test runs that do not load the training split.
+    visualization=dict(type='NpySegVisualizationHook'))

@@ -5,7 +5,7 @@ from typing import Sequence
 import mmcv
 import mmengine.fileio as fileio
 import numpy as np
-from mmengine.runner import Runner
+from mmengine.runner import BaseLoop, Runner
 from mmseg.engine.hooks import SegVisualizationHook
 from mmseg.structures import SegDataSample
 
@@ -27,6 +27,12 @@ class NpySegVisualizationHook(SegVisualizationHook):
     With ``tools/test.py --show-dir DIR`` the pictures (ground truth left,
     prediction right) go to ``DIR/vis_data/vis_image/``.
 
+    Unlike mmseg's hook, a test-only run does not build the training loop
+    to name the picture's step (``runner.iter`` builds the train dataloader,
+    i.e. reads the whole training index, and fails where only the test
+    split is present): the step is the training iteration when a training
+    loop exists, else 0 (what a fresh loop would say).
+
     Args:
         with_labels (bool): Write class names on the masks. Defaults to
             False (nuclei are too small for labels).
@@ -47,6 +53,13 @@ class NpySegVisualizationHook(SegVisualizationHook):
         array = np.load(img_path, mmap_mode='r', allow_pickle=False)
         img = np.asarray(array[int(sample.img_index)])
         return np.clip(np.rint(img), 0, 255).astype(np.uint8)
+
+    @staticmethod
+    def _step(runner: Runner) -> int:
+        """``runner.iter`` without building a training loop that does not
+        exist yet (test-only runs)."""
+        loop = getattr(runner, '_train_loop', None)
+        return loop.iter if isinstance(loop, BaseLoop) else 0
 
     @staticmethod
     def _window_name(sample: SegDataSample, mode: str) -> str:
@@ -82,5 +95,5 @@ class NpySegVisualizationHook(SegVisualizationHook):
                 data_sample=sample,
                 show=self.show,
                 wait_time=self.wait_time,
-                step=runner.iter,
+                step=self._step(runner),
                 with_labels=self.with_labels)

@@ -67,7 +67,9 @@ class PromptableSegmentor(BaseSegmentor):
     image's ``valid_region``, resized bilinearly to ``ori_shape`` and
     thresholded at ``mask_threshold`` (0: logit > 0). Each data sample gets
     ``pred_masks_box`` / ``pred_masks_1pt`` / ``pred_masks_5pt``: ``(K, H0,
-    W0)`` bool.
+    W0)`` bool, and the prompts that produced them (``prompt_boxes_box``,
+    ``prompt_points_<n>pt``, ``prompt_point_labels_<n>pt``; input frame),
+    which ``PathSegLocalVisualizer`` draws.
 
     Args:
         image_encoder (dict): ``SyncSAMEncoder`` / ``SAMImageEncoder``:
@@ -255,9 +257,25 @@ class PromptableSegmentor(BaseSegmentor):
             out.append(part > self.test_cfg.mask_threshold)
         return out
 
-    def predict_modes(self, inputs: Tensor,
-                      data_samples: SampleList) -> Dict[str, List[Tensor]]:
-        """Predictions of every test prompt mode, by mode name."""
+    def predict_modes(self,
+                      inputs: Tensor,
+                      data_samples: SampleList,
+                      prompts: Optional[dict] = None
+                      ) -> Dict[str, List[Tensor]]:
+        """Predictions of every test prompt mode, by mode name.
+
+        Args:
+            inputs (Tensor): ``(B, 3, H, W)``.
+            data_samples (list): Samples carrying the prompts.
+            prompts (dict, optional): If given, filled with the prompts that
+                produced each mode's masks, per sample (input frame):
+                ``prompts[mode] = [dict(boxes=(K, 4))]`` or
+                ``[dict(points=(K, P, 2), point_labels=(K, P))]`` (label -1:
+                a padding click of a mask without error).
+
+        Returns:
+            dict: ``{mode: [(K, H0, W0) bool per sample]}``.
+        """
         cfg = self.test_cfg
         size = tuple(inputs.shape[-2:])
         embedding, hq = self.extract_feat(inputs)
@@ -271,6 +289,10 @@ class PromptableSegmentor(BaseSegmentor):
                                  'gt_boxes (GenerateBoxPrompt).')
             logits, _ = self.decode(emb_m, hq_m, boxes=batch['boxes'])
             results['box'] = self._restore(logits, batch, size, data_samples)
+            if prompts is not None:
+                prompts['box'] = [
+                    dict(boxes=b) for b in self._split(batch['boxes'], batch)
+                ]
         record = sorted(int(p) for p in (cfg.points or ()))
         if record:
             if batch['points'] is None:
@@ -295,18 +317,41 @@ class PromptableSegmentor(BaseSegmentor):
                 if clicks in record:
                     results[mode_name(clicks)] = self._restore(
                         logits, batch, size, data_samples)
+                    if prompts is not None:
+                        prompts[mode_name(clicks)] = [
+                            dict(points=c, point_labels=lab)
+                            for c, lab in zip(
+                                self._split(points[0], batch),
+                                self._split(points[1], batch))
+                        ]
         return results
+
+    @staticmethod
+    def _split(stacked: Tensor, batch: dict) -> List[Tensor]:
+        """``(M, ...)`` stacked over the batch -> ``(K, ...)`` per sample
+        (detached, on the CPU)."""
+        return list(stacked.detach().cpu().split(batch['counts']))
 
     def predict(self, inputs: Tensor,
                 data_samples: OptSampleList = None) -> SampleList:
-        """Fill ``pred_masks_<mode>`` of every data sample."""
+        """Fill ``pred_masks_<mode>`` of every data sample, and the prompts
+        that produced them (input frame, for drawing):
+        ``prompt_boxes_box`` ``(K, 4)``; ``prompt_points_<n>pt`` ``(K, n,
+        2)`` and ``prompt_point_labels_<n>pt`` ``(K, n)`` (the first click
+        from the pipeline, then the simulated error clicks; 1 positive, 0
+        negative, -1 padding)."""
         if data_samples is None:
             raise ValueError('PromptableSegmentor.predict needs data samples '
                              'carrying the prompts.')
-        results = self.predict_modes(inputs, data_samples)
+        prompts = {}
+        results = self.predict_modes(inputs, data_samples, prompts)
         for mode, per_sample in results.items():
-            for sample, masks in zip(data_samples, per_sample):
+            used = prompts.get(mode) or [{}] * len(data_samples)
+            for sample, masks, prompt in zip(data_samples, per_sample, used):
                 sample.set_data({f'pred_masks_{mode}': masks})
+                sample.set_data(
+                    {f'prompt_{k}_{mode}': v
+                     for k, v in prompt.items()})
         return data_samples
 
     def encode_decode(self, inputs: Tensor,

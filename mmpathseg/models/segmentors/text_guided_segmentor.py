@@ -233,6 +233,26 @@ class TextGuidedSegmentor(BaseSegmentor):
             mask = mask.index_copy(0, index, prompt_mask)
         return feats, mask
 
+    def text_guide(self, meta: dict, cfg: ConfigDict) -> str:
+        """What guides a sample under ``cfg`` (as :meth:`encode_text`
+        decides): ``'report'``, ``'virtual prompt'``, ``'empty sentence'``,
+        ``'fixed text'`` or ``'no text'``; written into the metainfo at
+        prediction (``text_guide``) for the visualizer."""
+        mode = cfg.text_mode
+        if mode != 'text':
+            return {
+                'none': 'no text',
+                'virtual': 'virtual prompt',
+                'fixed': 'fixed text'
+            }[mode]
+        if meta.get('text') and meta.get('has_text', True):
+            return 'report'
+        policy = cfg.missing_text
+        if policy == 'auto':
+            policy = 'virtual' if self.virtual_prompt is not None \
+                else 'empty'
+        return 'virtual prompt' if policy == 'virtual' else 'empty sentence'
+
     # ------------------------------------------------------------------ #
     # Network
     # ------------------------------------------------------------------ #
@@ -296,7 +316,8 @@ class TextGuidedSegmentor(BaseSegmentor):
                 data_samples: OptSampleList = None) -> SampleList:
         """Fill ``seg_logits`` (``(1, h, w)`` logits) and ``pred_sem_seg``
         (``(1, h, w)`` 0/1, sigmoid > ``threshold``) at ``img_shape`` (or
-        ``ori_shape``)."""
+        ``ori_shape``), and the metainfo ``text_guide`` (see
+        :meth:`text_guide`)."""
         if data_samples is None:
             h, w = inputs.shape[-2:]
             data_samples = [
@@ -305,6 +326,10 @@ class TextGuidedSegmentor(BaseSegmentor):
                 for _ in range(inputs.shape[0])
             ]
         logits = self.encode_decode(inputs, self._metas(data_samples))
+        for sample in data_samples:
+            sample.set_metainfo(
+                dict(text_guide=self.text_guide(sample.metainfo,
+                                                self.test_cfg)))
         return self.postprocess_result(logits, data_samples)
 
     def postprocess_result(self, seg_logits: Tensor,

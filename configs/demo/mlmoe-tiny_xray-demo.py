@@ -73,5 +73,5 @@ train_cfg = dict(max_iters=max_iters, val_interval=200)
 default_hooks = dict(
     logger=dict(interval=50),
     checkpoint=dict(interval=200, max_keep_ckpts=1),
-    visualization=dict(type='SegVisualizationHook', draw=False))
+    visualization=dict(type='NpySegVisualizationHook', draw=False))
 randomness = dict(seed=0)

@@ -17,4 +17,4 @@ default_hooks = dict(
     checkpoint=dict(
         type='AtomicCheckpointHook', by_epoch=False, interval=100),
     sampler_seed=dict(type='DistSamplerSeedHook'),
-    visualization=dict(type='SegVisualizationHook'))
+    visualization=dict(type='NpySegVisualizationHook'))

@@ -33,7 +33,7 @@ default_hooks = dict(
         save_best='Dice',
         rule='greater'),
     sampler_seed=dict(type='DistSamplerSeedHook'),
-    visualization=dict(type='SegVisualizationHook'))
+    visualization=dict(type='NpySegVisualizationHook'))
 custom_hooks = [
     dict(type='EarlyStoppingHook', monitor='Dice', rule='greater',
          patience=20, min_delta=0.0)

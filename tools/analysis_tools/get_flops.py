@@ -2,13 +2,17 @@
 """FLOPs and total / trainable parameters of a config's model.
 
     python tools/analysis_tools/get_flops.py CONFIG [--shape H [W]]
-        [--cfg-options k=v ...]
+        [--from-data [--split test]] [--cfg-options k=v ...]
 
 FLOPs are counted by mmengine's analyser (fvcore rules: one fused
 multiply-add counts as one FLOP) for one image of ``--shape`` (default
 the config's crop size, else 256) through the network in ``tensor`` mode:
 backbone, neck and head, without the data preprocessor and the
-post-processing. Operators the analyser has no rule for (e.g. the
+post-processing. Models whose ``tensor`` mode needs more than an image
+(``tensor_mode_needs_samples``: prompts, a report, a tokenised expression)
+are measured on the first sample of the config's ``--split`` dataset
+instead (``--from-data`` does that for any model): its packed inputs after
+the data preprocessor, at the size the pipeline gives. Operators the analyser has no rule for (e.g. the
 deformable attention of CellVTA's adapter) are listed and not counted.
 Parameters are counted as ``count_params.py`` counts them (frozen parts are
 not trainable).
@@ -33,6 +37,12 @@ def parse_args(argv=None):
     parser.add_argument('config', help='config file')
     parser.add_argument('--shape', type=int, nargs='+', default=None,
                         help='input image size H [W]')
+    parser.add_argument(
+        '--from-data', action='store_true',
+        help='measure on the first sample of the --split dataset (always '
+        'for models whose tensor mode needs prompts or text)')
+    parser.add_argument('--split', default='test',
+                        choices=['train', 'val', 'test'])
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction,
         help='override settings in the config, `key=value` pairs')
@@ -74,8 +84,63 @@ class _TensorForward(torch.nn.Module):
         return self.model(inputs, None, mode='tensor')
 
 
-def get_flops(config, shape=None, cfg_options=None) -> Dict:
-    """FLOPs and parameters of ``config``'s model for one ``shape`` image.
+class _SampleForward(torch.nn.Module):
+    """The model in ``mode='tensor'`` on one preprocessed batch: the
+    analyser traces tensors only, so the batch's tensors are the positional
+    inputs and its data samples are held here."""
+
+    def __init__(self, model: torch.nn.Module, keys, data_samples) -> None:
+        super().__init__()
+        self.model = model
+        self.keys = keys
+        self.data_samples = data_samples
+
+    def forward(self, *tensors):
+        inputs = tensors[0] if self.keys is None else dict(
+            zip(self.keys, tensors))
+        return self.model(inputs, self.data_samples, mode='tensor')
+
+
+def _first_batch(cfg: Config, model: torch.nn.Module, split: str) -> tuple:
+    """``(analysed module, tensor inputs, shape)`` for the first sample of
+    the ``split`` dataset, through the model's data preprocessor."""
+    from mmengine.dataset import pseudo_collate
+    from mmengine.registry import init_default_scope
+
+    from mmpathseg.registry import DATASETS
+    init_default_scope(cfg.get('default_scope', 'mmpathseg'))
+    loader = cfg.get(f'{split}_dataloader')
+    if not loader:
+        raise ValueError(f'{cfg.filename}: no {split}_dataloader to take a '
+                         'sample from; pick another --split.')
+    try:
+        dataset = DATASETS.build(loader.dataset)
+        sample = dataset[0]
+    except (FileNotFoundError, IndexError) as err:
+        raise FileNotFoundError(
+            f'{cfg.filename}: the FLOPs of this model are measured on a real '
+            f'sample, but the {split} data could not be read ({err}). '
+            'Generate or link the data, or set --split.') from err
+    batch = model.data_preprocessor(pseudo_collate([sample]), False)
+    inputs, data_samples = batch['inputs'], batch['data_samples']
+    if isinstance(inputs, dict):
+        keys = [k for k, v in inputs.items() if torch.is_tensor(v)]
+        tensors = tuple(inputs[k] for k in keys)
+        image = inputs.get('image', tensors[0])
+    else:
+        keys, tensors, image = None, (inputs, ), inputs
+    shape = tuple(image.shape[-2:])
+    return _SampleForward(model, keys, data_samples), tensors, shape
+
+
+def get_flops(config,
+              shape=None,
+              cfg_options=None,
+              from_data: bool = False,
+              split: str = 'test') -> Dict:
+    """FLOPs and parameters of ``config``'s model for one ``shape`` image,
+    or for the first ``split`` sample (``from_data``, and always for models
+    with ``tensor_mode_needs_samples``).
 
     Returns:
         dict: ``shape``, ``flops``, ``params``, ``trainable_params``,
@@ -91,8 +156,11 @@ def get_flops(config, shape=None, cfg_options=None) -> Dict:
         shape = (shape[0], shape[0])
     model = init_model(cfg)
     total, trainable, _ = count_parameters(model, depth=0)
-    inputs = torch.zeros(1, 3, *shape)
-    analyzer = FlopAnalyzer(_TensorForward(model), (inputs, ))
+    if from_data or getattr(model, 'tensor_mode_needs_samples', False):
+        wrapper, inputs, shape = _first_batch(cfg, model, split)
+    else:
+        wrapper, inputs = _TensorForward(model), (torch.zeros(1, 3, *shape), )
+    analyzer = FlopAnalyzer(wrapper, inputs)
     analyzer.set_op_handle('aten::scaled_dot_product_attention',
                            sdpa_flop_jit)
     analyzer.unsupported_ops_warnings(False)
@@ -123,7 +191,8 @@ def _human(value: float) -> str:
 
 def main(argv=None) -> Dict:
     args = parse_args(argv)
-    res = get_flops(args.config, args.shape, args.cfg_options)
+    res = get_flops(args.config, args.shape, args.cfg_options,
+                    args.from_data, args.split)
     print(res['table'])
     line = '=' * 40
     print(f'{line}\nInput shape: (3, {res["shape"][0]}, {res["shape"][1]})\n'

@@ -84,6 +84,9 @@ class PromptableSegmentor(BaseSegmentor):
             ``tools/model_converters/sam2promptable.py``.
     """
 
+    # ``mode='tensor'`` needs the prompts of real data samples (get_flops.py).
+    tensor_mode_needs_samples = True
+
     def __init__(self,
                  image_encoder: ConfigType,
                  prompt_encoder: ConfigType,

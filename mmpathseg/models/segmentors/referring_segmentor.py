@@ -71,6 +71,10 @@ class ReferringSegmentor(BaseModel):
             as random frozen features are a poor start). Defaults to False.
     """
 
+    # ``mode='tensor'`` needs the tokenised expression of real data
+    # samples (get_flops.py).
+    tensor_mode_needs_samples = True
+
     def __init__(self,
                  mllm: ConfigType,
                  image_encoder: ConfigType,

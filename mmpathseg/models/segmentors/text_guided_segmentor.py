@@ -89,6 +89,9 @@ class TextGuidedSegmentor(BaseSegmentor):
         init_cfg (dict, optional): Initialisation config.
     """
 
+    # ``mode='tensor'`` needs the report of real data samples (get_flops.py).
+    tensor_mode_needs_samples = True
+
     def __init__(self,
                  backbone: ConfigType,
                  decode_head: ConfigType,

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The quick-start demo, from a fresh machine:
 #   1. set up (or reuse) the environment          tools/setup_env.sh
-#   2. generate the demo data if absent           data/pannuke_demo
+#   2. generate the demo data if absent           tools/misc/prepare_demo_data.py
 #   3. train the demo config                      work_dirs/demo
 #   4. test the last checkpoint: metrics table, and pictures of predictions
 #
@@ -10,7 +10,8 @@
 #   bash tools/run_demo.sh --test-only test the last checkpoint of an earlier run
 #
 #   WORK_DIR  where checkpoints, logs and pictures go (default: work_dirs/demo)
-#   CONFIG    the config to run (default: configs/demo/cellvta-tiny_pannuke-demo.py)
+#   CONFIG    the config to run (default: configs/demo/cellvta-tiny_pannuke-demo.py;
+#             any config under configs/demo/ works: its data is generated too)
 #   MMPATHSEG_ENV_PYTHON  a python that already has the stack: skip step 1
 #
 # Re-running reuses the environment and the data; every plain run retrains
@@ -22,7 +23,6 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 CONFIG="${CONFIG:-configs/demo/cellvta-tiny_pannuke-demo.py}"
 WORK_DIR="${WORK_DIR:-work_dirs/demo}"
-DATA_DIR="data/pannuke_demo"
 MODE="train"
 case "${1:-}" in
     "") ;;
@@ -43,13 +43,10 @@ cd "$ROOT"
 # No network at run time.
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 
-# demo_info.json is written last: its absence means no (or incomplete) data.
-if [[ ! -f "$DATA_DIR/demo_info.json" ]]; then
-    log "generating the demo data in $DATA_DIR"
-    "$PY" tools/misc/generate_demo_data.py --out "$DATA_DIR"
-else
-    log "reusing the demo data in $DATA_DIR"
-fi
+# Each generator writes its info file last: a dataset without it is
+# (re)generated.
+log "preparing the data of $CONFIG"
+"$PY" tools/misc/prepare_demo_data.py "$CONFIG" >&2
 
 if [[ "$MODE" != "test" ]]; then
     RESUME_ARGS=()
@@ -80,6 +77,6 @@ if [[ -z "$PICTURE" ]]; then
     exit 1
 fi
 echo
-echo "Metrics: the table above (test fold of $DATA_DIR); logs in $WORK_DIR."
+echo "Metrics: the table above (the config's test split); logs in $WORK_DIR."
 echo "Pictures (ground truth left, prediction right): $(dirname "$PICTURE")/"
 echo "For example: $PICTURE"

@@ -2,8 +2,6 @@
 """benchmark.py runs on the demo configs with a tiny random checkpoint
 (random images and the config's data loader); benchmark_large_image.py's
 table and image mosaic. Nothing here asserts on time."""
-import importlib.util
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,11 +9,9 @@ import torch
 
 from tools.analysis_tools import benchmark, benchmark_large_image
 
-_spec = importlib.util.spec_from_file_location(
-    'inference_fixtures',
-    Path(__file__).resolve().parents[1] / 'data' / 'inference_fixtures.py')
-fx = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(fx)
+from conftest import load_test_module
+
+fx = load_test_module('inference_fixtures')
 
 
 @pytest.fixture(autouse=True)

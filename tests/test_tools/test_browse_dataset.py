@@ -1,17 +1,14 @@
 # Copyright (c) mmpathseg contributors. All rights reserved.
 """browse_dataset.py renders the pipeline outputs of the demo configs."""
-import importlib.util
 from pathlib import Path
 
 import cv2
 
 from tools.analysis_tools import browse_dataset
 
-_spec = importlib.util.spec_from_file_location(
-    'inference_fixtures',
-    Path(__file__).resolve().parents[1] / 'data' / 'inference_fixtures.py')
-fx = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(fx)
+from conftest import load_test_module
+
+fx = load_test_module('inference_fixtures')
 
 
 def test_nuclei_and_semantic_configs(tmp_path):

@@ -1,9 +1,7 @@
 # Copyright (c) mmpathseg contributors. All rights reserved.
 """tools/infer.py: a folder of tiles, a single file and a large .npy image
 (tiled path) with a tiny random checkpoint saved to tmp_path."""
-import importlib.util
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,11 +9,9 @@ import torch
 
 import tools.infer as infer_tool
 
-_spec = importlib.util.spec_from_file_location(
-    'inference_fixtures',
-    Path(__file__).resolve().parents[1] / 'data' / 'inference_fixtures.py')
-fx = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(fx)
+from conftest import load_test_module
+
+fx = load_test_module('inference_fixtures')
 
 
 @pytest.fixture(autouse=True, scope='module')

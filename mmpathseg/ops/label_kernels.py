@@ -122,6 +122,14 @@ def _ptr(array: Optional[np.ndarray]) -> Optional[int]:
 
 
 def _check_int32_map(labels: np.ndarray, name: str) -> np.ndarray:
+    labels = np.asarray(labels)
+    if not np.issubdtype(labels.dtype, np.integer):
+        raise TypeError(f'{name} must hold integers, got {labels.dtype}.')
+    if labels.dtype.itemsize >= 4 and labels.dtype != np.int32 and \
+            labels.size and (labels.max() > np.iinfo(np.int32).max
+                             or labels.min() < np.iinfo(np.int32).min):
+        raise ValueError(f'{name} holds values outside int32; relabel it '
+                         '(e.g. np.unique(..., return_inverse=True)).')
     labels = np.ascontiguousarray(labels, dtype=np.int32)
     if labels.ndim != 2:
         raise ValueError(f'{name} must be (H, W), got {labels.shape}.')

@@ -178,6 +178,15 @@ def test_out_of_range_ids_and_types_name_the_pixel():
                       np.zeros(3, np.int64))
 
 
+def test_values_beyond_int32_are_refused_not_wrapped():
+    labels = np.zeros((2, 2), np.int64)
+    labels[0, 1] = 2**31 + 3  # would wrap to a small id
+    with pytest.raises(ValueError, match='outside int32'):
+        label_moments(labels, 5)
+    with pytest.raises(TypeError, match='integers'):
+        label_areas(np.zeros((2, 2), np.float32), 1)
+
+
 def test_backend_choice(monkeypatch):
     with pytest.raises(ValueError, match='backend must be one of'):
         use_compiled('fast')

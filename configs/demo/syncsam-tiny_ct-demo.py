@@ -31,9 +31,12 @@ model = dict(
         multi_scale=dict(
             vit_channels=32, embed_channels=32, out_channels=4,
             bridge_channels=16)),
+    # mask_in_channels as SAM's (16): its mask downscaling normalises
+    # mask_in_channels // 4 channels, and with 4 (one channel) the
+    # LayerNorm erased the mask prompt (issue #5, configs/syncsam/README.md).
     prompt_encoder=dict(
         embed_dims=32, image_embedding_size=8, input_image_size=128,
-        mask_in_channels=4),
+        mask_in_channels=16),
     mask_decoder=dict(
         embed_dims=32,
         depth=1,

@@ -149,3 +149,50 @@ def test_accumulated_points_and_logit_mask_prompts():
     assert seen == [(1, False, False), (2, False, True), (4, False, True),
                     (6, False, True)]
     sum(losses.values()).backward()
+
+
+def test_test_clicks_accumulate_and_feed_back_the_previous_logits():
+    """Round k of the test loop gets the first point and the k - 1 error
+    clicks so far (labels kept) and round k - 1's logits as mask prompt;
+    ``pred_masks_<k>pt`` is round k's output."""
+    model = _build(tiny_syncsam())
+    model.test_cfg.points = (1, 2, 3)
+    model.test_cfg.mask_prompt = 'logits'
+    model.eval()
+    prompts, outputs = [], []
+    encode, decode = model.prompt_encoder.forward, model.mask_decoder.forward
+
+    def spy_encode(points=None, boxes=None, masks=None, num=None):
+        prompts.append((points, boxes, masks))
+        return encode(points=points, boxes=boxes, masks=masks, num=num)
+
+    def spy_decode(*args):
+        outputs.append(decode(*args))
+        return outputs[-1]
+
+    model.prompt_encoder.forward = spy_encode
+    model.mask_decoder.forward = spy_decode
+    data = model.data_preprocessor(tiny_batch(), False)
+    with torch.no_grad():
+        samples = model.predict(**data)
+    box, *clicks = prompts
+    assert box[0] is None and box[1] is not None and box[2] is None
+    first = data['data_samples'][0].gt_points[0]  # (1, 2)
+    for k, (points, boxes, masks) in enumerate(clicks, start=1):
+        assert boxes is None and points[0].shape[1] == k
+        torch.testing.assert_close(points[0][0, :1], first)
+        assert (points[1][:, 0] == 1).all()
+        if k == 1:
+            assert masks is None
+            continue
+        # all earlier clicks are kept, unchanged, with their labels
+        torch.testing.assert_close(points[0][:, :k - 1], clicks[k - 2][0][0])
+        assert torch.equal(points[1][:, :k - 1], clicks[k - 2][0][1])
+        torch.testing.assert_close(masks, outputs[k - 1][0])  # round k - 1
+    size = tuple(data['inputs'].shape[-2:])
+    batch = model._gather(data['inputs'], data['data_samples'])
+    for k in (1, 2, 3):
+        expected = model._restore(outputs[k][0], batch, size,
+                                  data['data_samples'])
+        for sample, mask in zip(samples, expected):
+            assert torch.equal(sample.get(f'pred_masks_{k}pt'), mask)

@@ -46,8 +46,10 @@ class PromptableSegmentor(BaseSegmentor):
     - ``num_rounds``: corrective rounds after the first prompt (0 = single
       step). Each samples ``random.choice(clicks_per_round)`` clicks from
       the error region of the previous prediction (input frame, inside the
-      image), replaces (or, with ``accumulate_points``, appends to) the
-      points, and feeds the previous low-resolution prediction back as mask
+      image), replaces the points (SAM-Med2D) or, with
+      ``accumulate_points``, adds them to every prompt so far (the first box
+      or point and all earlier clicks: the test's sequential clicks, SAM's
+      and IMIS' loops), and feeds the previous low-resolution prediction back as mask
       prompt (``mask_prompt``: ``'logits'`` as SAM / IMIS, ``'prob'`` as
       SAM-Med2D). With ``mask_only_rounds`` the prompt is the mask alone at
       one random round and at the last (SAM-Med2D, IMIS).
@@ -201,7 +203,8 @@ class PromptableSegmentor(BaseSegmentor):
         index, gt = batch['index'], batch['gt']
         emb_m = embedding[index]
         hq_m = hq[index] if hq is not None else None
-        logits, iou = self.decode(emb_m, hq_m, **self._first_prompt(batch))
+        first = self._first_prompt(batch)
+        logits, iou = self.decode(emb_m, hq_m, **first)
         losses = self.mask_decoder.loss_by_feat(logits, gt, iou)
         rounds = int(cfg.num_rounds)
         if rounds > 0 and cfg.detach_image_features:
@@ -212,7 +215,10 @@ class PromptableSegmentor(BaseSegmentor):
             mask_only = {rounds - 1}
             if rounds > 2:
                 mask_only.add(random.randint(1, rounds - 2))
-        points = None
+        # Accumulating, the first prompt stays and the clicks add to it, as
+        # in the test's sequential clicks (the GT point + error clicks).
+        points = first.get('points') if cfg.accumulate_points else None
+        boxes = first.get('boxes') if cfg.accumulate_points else None
         for step in range(rounds):
             with torch.no_grad():
                 pred = self._upsample(logits.detach(), gt.shape[-2:])[:, 0] > 0
@@ -227,6 +233,8 @@ class PromptableSegmentor(BaseSegmentor):
             prompt = dict(masks=self._mask_prompt(logits, cfg.mask_prompt))
             if step not in mask_only:
                 prompt['points'] = points
+                if boxes is not None:
+                    prompt['boxes'] = boxes
             logits, iou = self.decode(emb_m, hq_m, **prompt)
             for key, value in self.mask_decoder.loss_by_feat(
                     logits, gt, iou).items():

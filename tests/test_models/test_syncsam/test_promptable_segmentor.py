@@ -145,9 +145,11 @@ def test_accumulated_points_and_logit_mask_prompts():
     model.prompt_encoder.forward = spy
     batch = model.data_preprocessor(tiny_batch(), True)
     losses = model.loss(**batch)
-    # 1 GT point, then 2, 4, 6 accumulated clicks with the mask fed back.
-    assert seen == [(1, False, False), (2, False, True), (4, False, True),
-                    (6, False, True)]
+    # The GT point, then it and 2, 4, 6 accumulated clicks with the mask
+    # fed back, as the test's sequential clicks (issue #5: the GT point was
+    # dropped in training, so rounds saw 2, 4, 6 points).
+    assert seen == [(1, False, False), (3, False, True), (5, False, True),
+                    (7, False, True)]
     sum(losses.values()).backward()
 
 
@@ -196,3 +198,34 @@ def test_test_clicks_accumulate_and_feed_back_the_previous_logits():
                                   data['data_samples'])
         for sample, mask in zip(samples, expected):
             assert torch.equal(sample.get(f'pred_masks_{k}pt'), mask)
+
+
+@pytest.mark.parametrize('first,accumulate,expected', [
+    ('point', True, [(1, False), (2, False), (3, False)]),
+    ('box', True, [(None, True), (1, True), (2, True)]),
+    ('point', False, [(1, False), (1, False), (1, False)]),
+])
+def test_training_rounds_keep_the_first_prompt_when_accumulating(
+        first, accumulate, expected):
+    """With ``accumulate_points`` every round gets the first prompt (GT point
+    or box) and all clicks so far; without, the fresh clicks only."""
+    model = _build(tiny_syncsam(
+        num_rounds=2, clicks_per_round=(1, ), mask_only_rounds=False,
+        accumulate_points=accumulate, first_prompt={first: 1.0}))
+    seen, coords = [], []
+    original = model.prompt_encoder.forward
+
+    def spy(points=None, boxes=None, masks=None, num=None):
+        seen.append((None if points is None else points[0].shape[1],
+                     boxes is not None))
+        coords.append(None if points is None else points[0])
+        return original(points=points, boxes=boxes, masks=masks, num=num)
+
+    model.prompt_encoder.forward = spy
+    batch = model.data_preprocessor(tiny_batch(), True)
+    model.loss(**batch)
+    assert seen == expected
+    if first == 'point' and accumulate:
+        gt_point = batch['data_samples'][0].gt_points[0]
+        torch.testing.assert_close(coords[2][0, :1], gt_point)
+        torch.testing.assert_close(coords[2][:, :2], coords[1])

@@ -49,10 +49,11 @@ class PromptableSegmentor(BaseSegmentor):
       image), replaces the points (SAM-Med2D) or, with
       ``accumulate_points``, adds them to every prompt so far (the first box
       or point and all earlier clicks: the test's sequential clicks, SAM's
-      and IMIS' loops), and feeds the previous low-resolution prediction back as mask
-      prompt (``mask_prompt``: ``'logits'`` as SAM / IMIS, ``'prob'`` as
-      SAM-Med2D). With ``mask_only_rounds`` the prompt is the mask alone at
-      one random round and at the last (SAM-Med2D, IMIS).
+      and IMIS' loops), and feeds the previous low-resolution prediction
+      back as mask prompt (``mask_prompt``: ``'logits'`` as SAM / IMIS,
+      ``'prob'`` as SAM-Med2D). With ``mask_only_rounds`` the prompt is
+      the mask alone at one random round and at the last (SAM-Med2D,
+      IMIS).
     - ``detach_image_features``: corrective rounds train the decoder only
       (the encoder gets the first round's gradient).
     - ``round_reduction``: the loss of every round is summed per key and

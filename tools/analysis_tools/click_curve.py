@@ -36,8 +36,6 @@ from mmengine.registry import init_default_scope
 from mmengine.runner import Runner, load_checkpoint
 
 from mmpathseg.evaluation.metrics.prompt_dice_metric import mask_dice
-from mmpathseg.models.segmentors.interactive_simulation import \
-    sample_error_clicks
 
 VARIANTS = ('previous', 'none', 'oracle')
 ORACLE_LOGIT = 10.
@@ -92,18 +90,14 @@ def click_predictions(model, inputs: torch.Tensor, data_samples: list,
     batch = model._gather(inputs, data_samples)
     emb_m = embedding[batch['index']]
     hq_m = hq[batch['index']] if hq is not None else None
-    # The same generator as PromptableSegmentor.predict_modes: same clicks.
-    generator = torch.Generator().manual_seed(
-        int(model.test_cfg.seed) +
-        int(data_samples[0].metainfo.get('sample_idx', 0)))
+    # The same generators as PromptableSegmentor.predict_modes: same clicks.
+    generators = model.click_generators(data_samples)
     coords, labels = batch['points']
     points = (coords[:, :1], labels[:, :1])
     logits, masks, out = None, None, []
     for click in range(1, num_clicks + 1):
         if click > 1:
-            pred = model._upsample(logits, size)[:, 0] > 0
-            new = sample_error_clicks(pred, batch['gt'], 1, batch['valid'],
-                                      generator)
+            new = model.test_clicks(logits, batch, size, generators)
             points = (torch.cat([points[0], new[0]], 1),
                       torch.cat([points[1], new[1]], 1))
             if variant == 'previous':

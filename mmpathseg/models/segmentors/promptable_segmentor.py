@@ -65,12 +65,12 @@ class PromptableSegmentor(BaseSegmentor):
     ``points``: sequential clicks, the first from the pipeline, then one
     error click per round (accumulated; previous logits fed back), recorded
     after each count in ``points`` (default 1 and 5). Click sampling is
-    seeded (``seed`` + the first sample's index), so every run sees the same
-    clicks. Logits go to the input size (bilinear), are cropped to the
-    image's ``valid_region``, resized bilinearly to ``ori_shape`` and
-    thresholded at ``mask_threshold`` (0: logit > 0). Each data sample gets
-    ``pred_masks_box`` / ``pred_masks_1pt`` / ``pred_masks_5pt``: ``(K, H0,
-    W0)`` bool.
+    seeded per image (``seed`` + its ``sample_idx``), so every run sees the
+    same clicks, whatever the batch size. Logits go to the input size
+    (bilinear), are cropped to the image's ``valid_region``, resized
+    bilinearly to ``ori_shape`` and thresholded at ``mask_threshold`` (0:
+    logit > 0). Each data sample gets ``pred_masks_box`` /
+    ``pred_masks_1pt`` / ``pred_masks_5pt``: ``(K, H0, W0)`` bool.
 
     Args:
         image_encoder (dict): ``SyncSAMEncoder`` / ``SAMImageEncoder``:
@@ -264,6 +264,51 @@ class PromptableSegmentor(BaseSegmentor):
             out.append(part > self.test_cfg.mask_threshold)
         return out
 
+    def click_generators(self,
+                         data_samples: SampleList) -> List[torch.Generator]:
+        """One generator per image, seeded with ``test_cfg.seed`` + its
+        ``sample_idx``: an image gets the same test clicks in any batch,
+        order or rank."""
+        return [
+            torch.Generator().manual_seed(
+                int(self.test_cfg.seed) +
+                int(sample.metainfo.get('sample_idx', i)))
+            for i, sample in enumerate(data_samples)
+        ]
+
+    def test_clicks(self, logits: Tensor, batch: dict, size: Tuple[int, int],
+                    generators: List[torch.Generator]
+                    ) -> Tuple[Tensor, Tensor]:
+        """One error click per mask for the next test round.
+
+        Args:
+            logits: ``(M, 1, 4h, 4w)`` logits of the previous round.
+            batch (dict): From ``_gather`` (``gt``, ``valid``, ``counts``).
+            size (tuple): Input size ``(H, W)``; errors are taken there.
+            generators (list): One per image (:meth:`click_generators`).
+
+        Returns:
+            tuple: ``coords`` ``(M, 1, 2)`` ``(x, y)`` and ``labels``
+            ``(M, 1)`` (1 on a false negative, 0 on a false positive, -1
+            without error).
+        """
+        pred = self._upsample(logits, size)[:, 0] > 0
+        coords, labels, start = [], [], 0
+        for count, generator in zip(batch['counts'], generators):
+            part = slice(start, start + count)
+            start += count
+            if count == 0:
+                continue
+            new = sample_error_clicks(pred[part], batch['gt'][part], 1,
+                                      batch['valid'][part], generator)
+            coords.append(new[0])
+            labels.append(new[1])
+        if not coords:
+            return (logits.new_zeros((0, 1, 2)),
+                    torch.zeros((0, 1), dtype=torch.long,
+                                device=logits.device))
+        return torch.cat(coords), torch.cat(labels)
+
     def predict_modes(self, inputs: Tensor,
                       data_samples: SampleList) -> Dict[str, List[Tensor]]:
         """Predictions of every test prompt mode, by mode name."""
@@ -285,17 +330,13 @@ class PromptableSegmentor(BaseSegmentor):
             if batch['points'] is None:
                 raise ValueError('PromptableSegmentor: test_cfg.points needs '
                                  'gt_points (GeneratePointPrompt).')
-            generator = torch.Generator().manual_seed(
-                int(cfg.seed) + int(data_samples[0].metainfo.get(
-                    'sample_idx', 0)))
+            generators = self.click_generators(data_samples)
             coords, labels = batch['points']
             points = (coords[:, :1], labels[:, :1])
             logits, masks = None, None
             for clicks in range(1, record[-1] + 1):
                 if clicks > 1:
-                    pred = self._upsample(logits, size)[:, 0] > 0
-                    new = sample_error_clicks(pred, batch['gt'], 1,
-                                              batch['valid'], generator)
+                    new = self.test_clicks(logits, batch, size, generators)
                     points = (torch.cat([points[0], new[0]], 1),
                               torch.cat([points[1], new[1]], 1))
                     masks = self._mask_prompt(logits, cfg.mask_prompt)

@@ -229,3 +229,19 @@ def test_training_rounds_keep_the_first_prompt_when_accumulating(
         gt_point = batch['data_samples'][0].gt_points[0]
         torch.testing.assert_close(coords[2][0, :1], gt_point)
         torch.testing.assert_close(coords[2][:, :2], coords[1])
+
+
+def test_test_clicks_of_an_image_do_not_depend_on_its_batch():
+    """Each image draws its error clicks from its own generator (seed +
+    ``sample_idx``), so it gets the same clicks, and predictions, tested
+    alone or next to another image (any batch size, order or rank)."""
+    model = _build(tiny_syncsam())
+    model.eval()
+    pair = tiny_batch(num_images=2)
+    alone = dict(inputs=pair['inputs'][1:],
+                 data_samples=copy.deepcopy(pair['data_samples'][1:]))
+    with torch.no_grad():
+        together = model.test_step(pair)[1]
+        single = model.test_step(alone)[0]
+    assert torch.equal(together.pred_masks_1pt, single.pred_masks_1pt)
+    assert torch.equal(together.pred_masks_5pt, single.pred_masks_5pt)

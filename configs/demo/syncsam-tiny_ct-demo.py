@@ -31,9 +31,12 @@ model = dict(
         multi_scale=dict(
             vit_channels=32, embed_channels=32, out_channels=4,
             bridge_channels=16)),
+    # mask_in_channels as SAM's (16): its mask downscaling normalises
+    # mask_in_channels // 4 channels, and with 4 (one channel) the
+    # LayerNorm erased the mask prompt (issue #5, configs/syncsam/README.md).
     prompt_encoder=dict(
         embed_dims=32, image_embedding_size=8, input_image_size=128,
-        mask_in_channels=4),
+        mask_in_channels=16),
     mask_decoder=dict(
         embed_dims=32,
         depth=1,
@@ -48,8 +51,16 @@ model = dict(
             dict(type='MaskDiceLoss', reduction='mask', loss_weight=20.0),
             dict(type='MaskFocalLoss', loss_weight=1.0)
         ]),
-    # Two corrective rounds of 1 or 3 clicks (SAM-Med2D's loop, shortened).
-    train_cfg=dict(num_rounds=2, clicks_per_round=(1, 3)),
+    # Trained as tested (configs/syncsam/README.md, "Demo"): the first
+    # prompt (box or GT point), then 4 rounds of 1 error click added to all
+    # prompts so far, the previous mask fed back. SAM-Med2D's loop (fresh
+    # clicks replace the earlier ones, mask-only rounds) made clicks lower
+    # DSC on this from-scratch model.
+    train_cfg=dict(
+        num_rounds=4,
+        clicks_per_round=(1, ),
+        accumulate_points=True,
+        mask_only_rounds=False),
     init_cfg=None)
 
 max_iters = 400

@@ -88,7 +88,7 @@ _PROMPT_TINY = {
     'model.prompt_encoder.embed_dims': 32,
     'model.prompt_encoder.image_embedding_size': 4,
     'model.prompt_encoder.input_image_size': 64,
-    'model.prompt_encoder.mask_in_channels': 4,
+    'model.prompt_encoder.mask_in_channels': 8,
     'model.mask_decoder.embed_dims': 32,
     'model.mask_decoder.depth': 1,
     'model.mask_decoder.num_heads': 2,

@@ -26,7 +26,7 @@ PREPROCESSOR = dict(
     test_cfg=dict(size=(IMG, IMG)))
 TINY_PROMPT = dict(
     type='SAMPromptEncoder', embed_dims=32, image_embedding_size=4,
-    input_image_size=IMG, mask_in_channels=4)
+    input_image_size=IMG, mask_in_channels=8)
 
 
 def tiny_syncsam(fusion='sync', **train_cfg):

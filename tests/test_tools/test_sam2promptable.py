@@ -33,7 +33,7 @@ def _official_tiny_sam(img_size=64):
             window_size=2, global_attn_indexes=(1, 3, 5, 7)),
         prompt_encoder=modeling.PromptEncoder(
             embed_dim=32, image_embedding_size=(img_size // 16, ) * 2,
-            input_image_size=(img_size, ) * 2, mask_in_chans=4),
+            input_image_size=(img_size, ) * 2, mask_in_chans=8),
         mask_decoder=modeling.MaskDecoder(
             transformer_dim=32,
             transformer=modeling.TwoWayTransformer(

@@ -26,7 +26,11 @@ class SAMPromptEncoder(BaseModule):
         input_image_size (int): Model input side (SAM 1024, SyncSAM 256);
             prompt coordinates are normalised by it.
         mask_in_channels (int): Hidden width of the mask downscaling (SAM:
-            16).
+            16). Its first stage has ``mask_in_channels // 4`` channels
+            followed by a ``LayerNorm2d`` over them, so it must be at least
+            8: with 4 that norm sees one channel, outputs its bias
+            everywhere, and the mask prompt (the previous prediction fed
+            back) is erased whatever its values.
         frozen (bool): Stop gradients (MedSAM freezes it). Defaults to
             False.
         init_cfg (dict, optional): Initialisation config.
@@ -40,6 +44,14 @@ class SAMPromptEncoder(BaseModule):
                  frozen: bool = False,
                  init_cfg: OptMultiConfig = None) -> None:
         super().__init__(init_cfg=init_cfg)
+        if mask_in_channels < 8 or mask_in_channels % 4:
+            raise ValueError(
+                'SAMPromptEncoder: mask_in_channels must be a multiple of 4 '
+                f'and at least 8, got {mask_in_channels}: the mask '
+                'downscaling normalises mask_in_channels // 4 channels with '
+                'a LayerNorm2d, which turns a single channel into a '
+                'constant, so mask prompts would be ignored. Set '
+                'model.prompt_encoder.mask_in_channels to 16 (SAM) or 8.')
         from segment_anything.modeling import PromptEncoder
         sam = PromptEncoder(
             embed_dim=embed_dims,

@@ -46,11 +46,14 @@ class PromptableSegmentor(BaseSegmentor):
     - ``num_rounds``: corrective rounds after the first prompt (0 = single
       step). Each samples ``random.choice(clicks_per_round)`` clicks from
       the error region of the previous prediction (input frame, inside the
-      image), replaces (or, with ``accumulate_points``, appends to) the
-      points, and feeds the previous low-resolution prediction back as mask
-      prompt (``mask_prompt``: ``'logits'`` as SAM / IMIS, ``'prob'`` as
-      SAM-Med2D). With ``mask_only_rounds`` the prompt is the mask alone at
-      one random round and at the last (SAM-Med2D, IMIS).
+      image), replaces the points (SAM-Med2D) or, with
+      ``accumulate_points``, adds them to every prompt so far (the first box
+      or point and all earlier clicks: the test's sequential clicks, SAM's
+      and IMIS' loops), and feeds the previous low-resolution prediction
+      back as mask prompt (``mask_prompt``: ``'logits'`` as SAM / IMIS,
+      ``'prob'`` as SAM-Med2D). With ``mask_only_rounds`` the prompt is
+      the mask alone at one random round and at the last (SAM-Med2D,
+      IMIS).
     - ``detach_image_features``: corrective rounds train the decoder only
       (the encoder gets the first round's gradient).
     - ``round_reduction``: the loss of every round is summed per key and
@@ -62,12 +65,13 @@ class PromptableSegmentor(BaseSegmentor):
     ``points``: sequential clicks, the first from the pipeline, then one
     error click per round (accumulated; previous logits fed back), recorded
     after each count in ``points`` (default 1 and 5). Click sampling is
-    seeded (``seed`` + the first sample's index), so every run sees the same
-    clicks. Logits go to the input size (bilinear), are cropped to the
-    image's ``valid_region``, resized bilinearly to ``ori_shape`` and
-    thresholded at ``mask_threshold`` (0: logit > 0). Each data sample gets
-    ``pred_masks_box`` / ``pred_masks_1pt`` / ``pred_masks_5pt``: ``(K, H0,
-    W0)`` bool, and the prompts that produced them (``prompt_boxes_box``,
+    seeded per image (``seed`` + its ``sample_idx``), so every run sees the
+    same clicks, whatever the batch size. Logits go to the input size
+    (bilinear), are cropped to the image's ``valid_region``, resized
+    bilinearly to ``ori_shape`` and thresholded at ``mask_threshold`` (0:
+    logit > 0). Each data sample gets ``pred_masks_box`` /
+    ``pred_masks_1pt`` / ``pred_masks_5pt``: ``(K, H0, W0)`` bool, and the
+    prompts that produced them (``prompt_boxes_box``,
     ``prompt_points_<n>pt``, ``prompt_point_labels_<n>pt``; input frame),
     which ``PathSegLocalVisualizer`` draws.
 
@@ -206,7 +210,8 @@ class PromptableSegmentor(BaseSegmentor):
         index, gt = batch['index'], batch['gt']
         emb_m = embedding[index]
         hq_m = hq[index] if hq is not None else None
-        logits, iou = self.decode(emb_m, hq_m, **self._first_prompt(batch))
+        first = self._first_prompt(batch)
+        logits, iou = self.decode(emb_m, hq_m, **first)
         losses = self.mask_decoder.loss_by_feat(logits, gt, iou)
         rounds = int(cfg.num_rounds)
         if rounds > 0 and cfg.detach_image_features:
@@ -217,7 +222,10 @@ class PromptableSegmentor(BaseSegmentor):
             mask_only = {rounds - 1}
             if rounds > 2:
                 mask_only.add(random.randint(1, rounds - 2))
-        points = None
+        # Accumulating, the first prompt stays and the clicks add to it, as
+        # in the test's sequential clicks (the GT point + error clicks).
+        points = first.get('points') if cfg.accumulate_points else None
+        boxes = first.get('boxes') if cfg.accumulate_points else None
         for step in range(rounds):
             with torch.no_grad():
                 pred = self._upsample(logits.detach(), gt.shape[-2:])[:, 0] > 0
@@ -232,6 +240,8 @@ class PromptableSegmentor(BaseSegmentor):
             prompt = dict(masks=self._mask_prompt(logits, cfg.mask_prompt))
             if step not in mask_only:
                 prompt['points'] = points
+                if boxes is not None:
+                    prompt['boxes'] = boxes
             logits, iou = self.decode(emb_m, hq_m, **prompt)
             for key, value in self.mask_decoder.loss_by_feat(
                     logits, gt, iou).items():
@@ -259,6 +269,51 @@ class PromptableSegmentor(BaseSegmentor):
                 part = self._upsample(part[:, None], ori[:2])[:, 0]
             out.append(part > self.test_cfg.mask_threshold)
         return out
+
+    def click_generators(self,
+                         data_samples: SampleList) -> List[torch.Generator]:
+        """One generator per image, seeded with ``test_cfg.seed`` + its
+        ``sample_idx``: an image gets the same test clicks in any batch,
+        order or rank."""
+        return [
+            torch.Generator().manual_seed(
+                int(self.test_cfg.seed) +
+                int(sample.metainfo.get('sample_idx', i)))
+            for i, sample in enumerate(data_samples)
+        ]
+
+    def test_clicks(self, logits: Tensor, batch: dict, size: Tuple[int, int],
+                    generators: List[torch.Generator]
+                    ) -> Tuple[Tensor, Tensor]:
+        """One error click per mask for the next test round.
+
+        Args:
+            logits: ``(M, 1, 4h, 4w)`` logits of the previous round.
+            batch (dict): From ``_gather`` (``gt``, ``valid``, ``counts``).
+            size (tuple): Input size ``(H, W)``; errors are taken there.
+            generators (list): One per image (:meth:`click_generators`).
+
+        Returns:
+            tuple: ``coords`` ``(M, 1, 2)`` ``(x, y)`` and ``labels``
+            ``(M, 1)`` (1 on a false negative, 0 on a false positive, -1
+            without error).
+        """
+        pred = self._upsample(logits, size)[:, 0] > 0
+        coords, labels, start = [], [], 0
+        for count, generator in zip(batch['counts'], generators):
+            part = slice(start, start + count)
+            start += count
+            if count == 0:
+                continue
+            new = sample_error_clicks(pred[part], batch['gt'][part], 1,
+                                      batch['valid'][part], generator)
+            coords.append(new[0])
+            labels.append(new[1])
+        if not coords:
+            return (logits.new_zeros((0, 1, 2)),
+                    torch.zeros((0, 1), dtype=torch.long,
+                                device=logits.device))
+        return torch.cat(coords), torch.cat(labels)
 
     def predict_modes(self,
                       inputs: Tensor,
@@ -301,17 +356,13 @@ class PromptableSegmentor(BaseSegmentor):
             if batch['points'] is None:
                 raise ValueError('PromptableSegmentor: test_cfg.points needs '
                                  'gt_points (GeneratePointPrompt).')
-            generator = torch.Generator().manual_seed(
-                int(cfg.seed) + int(data_samples[0].metainfo.get(
-                    'sample_idx', 0)))
+            generators = self.click_generators(data_samples)
             coords, labels = batch['points']
             points = (coords[:, :1], labels[:, :1])
             logits, masks = None, None
             for clicks in range(1, record[-1] + 1):
                 if clicks > 1:
-                    pred = self._upsample(logits, size)[:, 0] > 0
-                    new = sample_error_clicks(pred, batch['gt'], 1,
-                                              batch['valid'], generator)
+                    new = self.test_clicks(logits, batch, size, generators)
                     points = (torch.cat([points[0], new[0]], 1),
                               torch.cat([points[1], new[1]], 1))
                     masks = self._mask_prompt(logits, cfg.mask_prompt)

@@ -145,7 +145,103 @@ def test_accumulated_points_and_logit_mask_prompts():
     model.prompt_encoder.forward = spy
     batch = model.data_preprocessor(tiny_batch(), True)
     losses = model.loss(**batch)
-    # 1 GT point, then 2, 4, 6 accumulated clicks with the mask fed back.
-    assert seen == [(1, False, False), (2, False, True), (4, False, True),
-                    (6, False, True)]
+    # The GT point, then it and 2, 4, 6 accumulated clicks with the mask
+    # fed back, as the test's sequential clicks (issue #5: the GT point was
+    # dropped in training, so rounds saw 2, 4, 6 points).
+    assert seen == [(1, False, False), (3, False, True), (5, False, True),
+                    (7, False, True)]
     sum(losses.values()).backward()
+
+
+def test_test_clicks_accumulate_and_feed_back_the_previous_logits():
+    """Round k of the test loop gets the first point and the k - 1 error
+    clicks so far (labels kept) and round k - 1's logits as mask prompt;
+    ``pred_masks_<k>pt`` is round k's output."""
+    model = _build(tiny_syncsam())
+    model.test_cfg.points = (1, 2, 3)
+    model.test_cfg.mask_prompt = 'logits'
+    model.eval()
+    prompts, outputs = [], []
+    encode, decode = model.prompt_encoder.forward, model.mask_decoder.forward
+
+    def spy_encode(points=None, boxes=None, masks=None, num=None):
+        prompts.append((points, boxes, masks))
+        return encode(points=points, boxes=boxes, masks=masks, num=num)
+
+    def spy_decode(*args):
+        outputs.append(decode(*args))
+        return outputs[-1]
+
+    model.prompt_encoder.forward = spy_encode
+    model.mask_decoder.forward = spy_decode
+    data = model.data_preprocessor(tiny_batch(), False)
+    with torch.no_grad():
+        samples = model.predict(**data)
+    box, *clicks = prompts
+    assert box[0] is None and box[1] is not None and box[2] is None
+    first = data['data_samples'][0].gt_points[0]  # (1, 2)
+    for k, (points, boxes, masks) in enumerate(clicks, start=1):
+        assert boxes is None and points[0].shape[1] == k
+        torch.testing.assert_close(points[0][0, :1], first)
+        assert (points[1][:, 0] == 1).all()
+        if k == 1:
+            assert masks is None
+            continue
+        # all earlier clicks are kept, unchanged, with their labels
+        torch.testing.assert_close(points[0][:, :k - 1], clicks[k - 2][0][0])
+        assert torch.equal(points[1][:, :k - 1], clicks[k - 2][0][1])
+        torch.testing.assert_close(masks, outputs[k - 1][0])  # round k - 1
+    size = tuple(data['inputs'].shape[-2:])
+    batch = model._gather(data['inputs'], data['data_samples'])
+    for k in (1, 2, 3):
+        expected = model._restore(outputs[k][0], batch, size,
+                                  data['data_samples'])
+        for sample, mask in zip(samples, expected):
+            assert torch.equal(sample.get(f'pred_masks_{k}pt'), mask)
+
+
+@pytest.mark.parametrize('first,accumulate,expected', [
+    ('point', True, [(1, False), (2, False), (3, False)]),
+    ('box', True, [(None, True), (1, True), (2, True)]),
+    ('point', False, [(1, False), (1, False), (1, False)]),
+])
+def test_training_rounds_keep_the_first_prompt_when_accumulating(
+        first, accumulate, expected):
+    """With ``accumulate_points`` every round gets the first prompt (GT point
+    or box) and all clicks so far; without, the fresh clicks only."""
+    model = _build(tiny_syncsam(
+        num_rounds=2, clicks_per_round=(1, ), mask_only_rounds=False,
+        accumulate_points=accumulate, first_prompt={first: 1.0}))
+    seen, coords = [], []
+    original = model.prompt_encoder.forward
+
+    def spy(points=None, boxes=None, masks=None, num=None):
+        seen.append((None if points is None else points[0].shape[1],
+                     boxes is not None))
+        coords.append(None if points is None else points[0])
+        return original(points=points, boxes=boxes, masks=masks, num=num)
+
+    model.prompt_encoder.forward = spy
+    batch = model.data_preprocessor(tiny_batch(), True)
+    model.loss(**batch)
+    assert seen == expected
+    if first == 'point' and accumulate:
+        gt_point = batch['data_samples'][0].gt_points[0]
+        torch.testing.assert_close(coords[2][0, :1], gt_point)
+        torch.testing.assert_close(coords[2][:, :2], coords[1])
+
+
+def test_test_clicks_of_an_image_do_not_depend_on_its_batch():
+    """Each image draws its error clicks from its own generator (seed +
+    ``sample_idx``), so it gets the same clicks, and predictions, tested
+    alone or next to another image (any batch size, order or rank)."""
+    model = _build(tiny_syncsam())
+    model.eval()
+    pair = tiny_batch(num_images=2)
+    alone = dict(inputs=pair['inputs'][1:],
+                 data_samples=copy.deepcopy(pair['data_samples'][1:]))
+    with torch.no_grad():
+        together = model.test_step(pair)[1]
+        single = model.test_step(alone)[0]
+    assert torch.equal(together.pred_masks_1pt, single.pred_masks_1pt)
+    assert torch.equal(together.pred_masks_5pt, single.pred_masks_5pt)

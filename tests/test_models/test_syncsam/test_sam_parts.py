@@ -1,11 +1,14 @@
 # Copyright (c) mmpathseg contributors. All rights reserved.
 """Our SAM parts against segment_anything's on fixed inputs, full-size
 shapes (meta device) and parameter counts of the new modules."""
+import sys
 from functools import partial
+from pathlib import Path
 
 import pytest
 import torch
 import torch.nn as nn
+from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 from mmpathseg.models.backbones import (MultiScaleFusion, SAMMed2DAdapter,
@@ -13,6 +16,10 @@ from mmpathseg.models.backbones import (MultiScaleFusion, SAMMed2DAdapter,
 from mmpathseg.models.segmentors.interactive_simulation import \
     sample_error_clicks
 from mmpathseg.registry import MODELS
+
+REPO = Path(__file__).resolve().parents[3]
+sys.path.insert(0, str(REPO / 'tests' / 'data'))
+from tiny_promptable import TINY_PROMPT  # noqa: E402
 
 init_default_scope('mmpathseg')
 sam_modeling = pytest.importorskip('segment_anything.modeling')
@@ -27,14 +34,17 @@ def test_prompt_encoder_matches_official():
     ours = MODELS.build(
         dict(type='SAMPromptEncoder', embed_dims=32,
              image_embedding_size=4, input_image_size=64,
-             mask_in_channels=4))
+             mask_in_channels=8))
     ref = sam_modeling.PromptEncoder(
         embed_dim=32, image_embedding_size=(4, 4), input_image_size=(64, 64),
-        mask_in_chans=4)
+        mask_in_chans=8)
     ref.load_state_dict(ours.state_dict())
     for emb in ref.point_embeddings:  # non-zero for a real check
         nn.init.normal_(emb.weight)
     nn.init.normal_(ref.not_a_point_embed.weight)
+    for module in ref.mask_downscaling.modules():
+        if getattr(module, 'bias', None) is not None:
+            nn.init.normal_(module.bias)
     ours.load_state_dict(ref.state_dict())
     coords = torch.tensor([[[3., 5.], [40., 12.]], [[7., 7.], [0., 0.]]])
     labels = torch.tensor([[1, 0], [1, -1]])
@@ -186,3 +196,55 @@ def test_error_clicks_land_on_errors_with_the_right_label():
     valid[:, :, 5] = False
     coords, labels = sample_error_clicks(pred, gt, 20, valid)
     assert (labels[1] == -1).all()  # no error left inside the image
+
+
+def _dense(prompt_cfg, masks):
+    torch.manual_seed(0)
+    encoder = MODELS.build(prompt_cfg)
+    for module in encoder.mask_downscaling.modules():  # non-trivial norms
+        if hasattr(module, 'bias') and module.bias is not None:
+            nn.init.normal_(module.bias)
+    return encoder(masks=masks)[1]
+
+
+def test_mask_prompt_reaches_the_dense_embedding():
+    """Different mask prompts (previous predictions fed back) must give
+    different dense embeddings. Issue #5: with ``mask_in_channels=4`` the
+    downscaling normalised a single channel (LayerNorm2d), so every mask,
+    logits, probabilities or the ground truth, gave the same embedding."""
+    masks = torch.full((3, 1, 16, 16), -8.)
+    masks[1, :, 4:12, 4:12] = 8.
+    masks[2, :, 0:6, 8:16] = 8.
+    dense = _dense(TINY_PROMPT, masks)
+    assert not torch.allclose(dense[0], dense[1], atol=1e-3)
+    assert not torch.allclose(dense[1], dense[2], atol=1e-3)
+
+
+def test_demo_config_mask_prompt_is_not_erased():
+    """The SyncSAM CT demo's prompt encoder, as configured, passes the mask
+    prompt on (it erased it before issue #5 was fixed)."""
+    cfg = Config.fromfile(str(
+        REPO / 'configs/demo/syncsam-tiny_ct-demo.py')).model.prompt_encoder
+    side = cfg.image_embedding_size * 4
+    masks = torch.full((2, 1, side, side), -8.)
+    masks[1, :, side // 4:side // 2, side // 4:side // 2] = 8.
+    dense = _dense(cfg.to_dict(), masks)
+    assert not torch.allclose(dense[0], dense[1], atol=1e-3)
+
+
+def test_mask_downscaling_of_one_channel_is_refused():
+    with pytest.raises(ValueError, match='mask_in_channels must be'):
+        MODELS.build(dict(TINY_PROMPT, mask_in_channels=4))
+
+
+def test_error_clicks_are_x_y_in_the_input_frame():
+    """``(x, y)`` = (column, row): a false-negative bar that is wide and
+    flat (rows 1, columns 3..6) only admits clicks with y == 1."""
+    gt = torch.zeros(1, 8, 8, dtype=torch.bool)
+    gt[0, 1, 3:7] = True
+    coords, labels = sample_error_clicks(
+        torch.zeros_like(gt), gt, 30,
+        generator=torch.Generator().manual_seed(0))
+    assert (coords[0, :, 1] == 1).all()
+    assert set(coords[0, :, 0].tolist()) == {3., 4., 5., 6.}
+    assert (labels == 1).all()

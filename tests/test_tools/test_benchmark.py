@@ -9,9 +9,6 @@ import torch
 
 from tools.analysis_tools import benchmark, benchmark_large_image
 
-from conftest import load_test_module
-
-fx = load_test_module('inference_fixtures')
 
 
 @pytest.fixture(autouse=True)
@@ -21,7 +18,7 @@ def _restore_threads():
     torch.set_num_threads(threads)
 
 
-def test_benchmark_random_images(tmp_path, capsys):
+def test_benchmark_random_images(tmp_path, capsys, fx):
     ckpt = fx.save_random_checkpoint(fx.CELL_CONFIG, str(tmp_path / 'c.pth'))
     runs = benchmark.main([
         fx.CELL_CONFIG, ckpt, '--shape', '64', '64', '--num-images', '3',
@@ -34,7 +31,7 @@ def test_benchmark_random_images(tmp_path, capsys):
     assert 'img/s (mean of 2 run(s)' in capsys.readouterr().out
 
 
-def test_benchmark_test_loader(tmp_path):
+def test_benchmark_test_loader(tmp_path, fx):
     root = fx.make_demo_dataset(tmp_path / 'demo', num_per_fold=1)
     ckpt = fx.save_random_checkpoint(fx.UNET_CONFIG, str(tmp_path / 'u.pth'))
     options = [f'{k}={v}' for k, v in fx.demo_loader_options(root).items()]
@@ -63,7 +60,7 @@ def test_large_image_table_and_mosaic(tmp_path):
         in table
 
 
-def test_large_image_worker(tmp_path):
+def test_large_image_worker(tmp_path, fx):
     """The measurement the tool runs in each subprocess, in process."""
     ckpt = fx.save_random_checkpoint(fx.CELL_CONFIG, str(tmp_path / 'c.pth'))
     image = benchmark_large_image.mosaic_image(

@@ -6,12 +6,9 @@ import cv2
 
 from tools.analysis_tools import browse_dataset
 
-from conftest import load_test_module
-
-fx = load_test_module('inference_fixtures')
 
 
-def test_nuclei_and_semantic_configs(tmp_path):
+def test_nuclei_and_semantic_configs(tmp_path, fx):
     root = fx.make_demo_dataset(tmp_path / 'demo', num_per_fold=2)
     options = [f'{k}={v}' for k, v in fx.demo_loader_options(root).items()]
     written = browse_dataset.main([
@@ -30,7 +27,7 @@ def test_nuclei_and_semantic_configs(tmp_path):
     assert cv2.imread(written[0]).shape == (256, 2 * 256 + 4, 3)
 
 
-def _browse(config, data_root, out_dir, split='val'):
+def _browse(fx, config, data_root, out_dir, split='val'):
     options = [
         f'{k}={v}' for k, v in fx.demo_loader_options(data_root).items()
     ]
@@ -40,7 +37,7 @@ def _browse(config, data_root, out_dir, split='val'):
         options)
 
 
-def test_promptable_referring_and_text_configs(tmp_path):
+def test_promptable_referring_and_text_configs(tmp_path, fx):
     from tools.misc.generate_ct_demo_data import main as make_ct
     from tools.misc.generate_tissue_ref_demo_data import main as make_ref
     from tools.misc.generate_xray_demo_data import main as make_xray
@@ -55,6 +52,7 @@ def test_promptable_referring_and_text_configs(tmp_path):
              ('configs/demo/mlmoe-tiny_xray-demo.py', 'xray', 'val')]
     for config, name, split in cases:
         written = _browse(
+            fx,
             str(Path(fx.REPO_ROOT) / config), tmp_path / name,
             tmp_path / f'out_{name}', split)
         assert len(written) == 1, config

@@ -9,9 +9,6 @@ import torch
 
 import tools.infer as infer_tool
 
-from conftest import load_test_module
-
-fx = load_test_module('inference_fixtures')
 
 
 @pytest.fixture(autouse=True, scope='module')
@@ -23,12 +20,12 @@ def _one_thread():
 
 
 @pytest.fixture(scope='module')
-def cell_ckpt(tmp_path_factory):
+def cell_ckpt(tmp_path_factory, fx):
     path = tmp_path_factory.mktemp('ckpt') / 'cell.pth'
     return fx.save_random_checkpoint(fx.CELL_CONFIG, str(path), seed=4)
 
 
-def test_folder(tmp_path, cell_ckpt):
+def test_folder(tmp_path, cell_ckpt, fx):
     fx.write_demo_tiles(str(tmp_path / 'in'), num=2)
     out = infer_tool.main([
         fx.CELL_CONFIG, cell_ckpt,
@@ -44,7 +41,7 @@ def test_folder(tmp_path, cell_ckpt):
     assert len(list((tmp_path / 'out' / 'vis').iterdir())) == 2
 
 
-def test_single_file_semantic_no_vis(tmp_path):
+def test_single_file_semantic_no_vis(tmp_path, fx):
     tiles = fx.write_demo_tiles(str(tmp_path / 'in'), num=1)
     ckpt = fx.save_random_checkpoint(fx.UNET_CONFIG, str(tmp_path / 'u.pth'))
     infer_tool.main([
@@ -58,7 +55,7 @@ def test_single_file_semantic_no_vis(tmp_path):
     assert sum(summary['pixel_counts'].values()) == 256 * 256
 
 
-def test_large_npy_goes_through_tiles(tmp_path, cell_ckpt):
+def test_large_npy_goes_through_tiles(tmp_path, cell_ckpt, fx):
     image, _, _ = fx.seam_image(300, 420, 256, 32, spacing=80)
     np.save(tmp_path / 'region.npy', image)
     infer_tool.main([

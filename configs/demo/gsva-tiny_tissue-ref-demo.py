@@ -9,5 +9,9 @@ _base_ = [
     '../_base_/schedules/schedule_referring_demo.py'
 ]
 model = dict(mllm=dict(tokenizer={{_base_.tokenizer}}))
+data_root = 'data/tissue_ref_demo_256'
+train_dataloader = dict(dataset=dict(data_root=data_root))
+val_dataloader = dict(dataset=dict(data_root=data_root))
+test_dataloader = val_dataloader
 env_cfg = dict(cudnn_benchmark=False, dist_cfg=dict(backend='gloo'))
 randomness = dict(seed=0)

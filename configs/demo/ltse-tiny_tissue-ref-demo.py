@@ -14,7 +14,10 @@ _base_ = [
     '../_base_/schedules/schedule_referring_demo.py'
 ]
 model = dict(mllm=dict(tokenizer={{_base_.tokenizer}}))
-train_dataloader = dict(dataset=dict(data_root='data/tissue_ref_demo_256'))
+data_root = 'data/tissue_ref_demo_256'
+train_dataloader = dict(dataset=dict(data_root=data_root))
+val_dataloader = dict(dataset=dict(data_root=data_root))
+test_dataloader = val_dataloader
 train_cfg = dict(val_interval=125)
 # gIoU scores a rejected absent target 1, so it rewards masks and rejection.
 default_hooks = dict(

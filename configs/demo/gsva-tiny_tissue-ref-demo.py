@@ -1,5 +1,6 @@
 # Tiny random GSVA on the generated tissue referring demo, CPU, minutes:
-#   python tools/misc/generate_tissue_ref_demo_data.py
+#   python tools/misc/generate_tissue_ref_demo_data.py --num-train 256 \
+#       --num-val 64 --out data/tissue_ref_demo_256
 #   python tools/train.py configs/demo/gsva-tiny_tissue-ref-demo.py
 #   python tools/test.py configs/demo/gsva-tiny_tissue-ref-demo.py CKPT \
 #       --cfg-options model.test_cfg.mode=generate

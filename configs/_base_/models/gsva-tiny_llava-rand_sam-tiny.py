@@ -8,8 +8,10 @@
 # trained at the demo's learning rate they turned the image tokens into a
 # large near-constant vector (norm 0.09 -> 34, variation across images 58 %
 # -> 10 %) and the states that predict [SEG]/[REJ] stopped depending on the
-# image (relative change when the image is swapped 0.20 -> 0.001); frozen,
-# the demo's masks improved too (configs/ltse/README.md).
+# image (relative change when the image is swapped 0.20 -> 0.001). The
+# random language model is trained whole (LoRA stays on q/v as at full
+# size): with LoRA alone on a frozen random 2-layer LLM the [SEG]/[REJ]
+# decisions followed the expression's text only (configs/ltse/README.md).
 model = dict(
     type='ReferringSegmentor',
     data_preprocessor=dict(
@@ -46,7 +48,8 @@ model = dict(
         out_channels=64,
         lora=dict(r=8, lora_alpha=16, lora_dropout=0.05),
         train_mm_projector=False,
-        train_vision_tower=False),
+        train_vision_tower=False,
+        train_language_model=True),
     image_encoder=dict(
         type='SAMViT',
         arch='tiny',

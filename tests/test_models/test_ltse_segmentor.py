@@ -195,6 +195,23 @@ def test_demo_options_unfreeze_the_random_parts():
                    if 'language_model' in n and 'q_proj.base_layer' in n)
 
 
+def test_train_language_model_unfreezes_the_llm_not_peft_copies():
+    init_default_scope('mmpathseg')
+    cfg = tiny.model_cfg(decoder='single')
+    cfg['mllm'].update(train_language_model=True)
+    model = MODELS.build(cfg)
+    flags = {n: p.requires_grad for n, p in model.named_parameters()}
+    lm = {n: v for n, v in flags.items() if 'language_model' in n}
+    frozen = sorted(n for n, v in lm.items() if not v)
+    # only peft's unused copies of embed_tokens / lm_head stay frozen
+    assert frozen and all('original_module' in n for n in frozen)
+    assert lm[next(n for n in lm if 'k_proj' in n)]
+    assert lm[next(n for n in lm if 'mlp.down_proj' in n)]
+    assert any('lora_A' in n for n in lm)
+    # the vision side is untouched by this option
+    assert not any(v for n, v in flags.items() if 'vision_tower' in n)
+
+
 def test_slot_loss_is_class_balanced_ce_on_slots(ltse, demo_root):
     seg, rej = ltse.mllm.seg_ids[0], ltse.mllm.rej_id
     vocab = 3 + max(seg, rej)
@@ -220,3 +237,55 @@ def test_slot_loss_is_class_balanced_ce_on_slots(ltse, demo_root):
     finally:
         ltse.loss_weights['slot'] = 0.0
     assert losses['loss_slot'] > 0
+
+
+def test_slot_accuracy_by_hand(ltse, demo_root):
+    seg, rej = ltse.mllm.seg_ids[0], ltse.mllm.rej_id
+    vocab = 3 + max(seg, rej)
+    # two sequences: [SEG] at 2 and [REJ] at 4; [REJ] at 3
+    ids = torch.tensor([[1, 1, seg, 1, rej], [1, 1, 1, rej, 1]])
+    logits = torch.zeros(2, 5, vocab)
+    logits[0, 1, seg] = 2.0  # predicts [SEG] at 2: accepted, margin +2
+    logits[0, 3, seg] = 1.0  # predicts [SEG] at 4 ([REJ]): margin -1
+    logits[1, 2, rej] = 3.0  # predicts [REJ] at 3: rejected, margin +3
+    acc = ltse.slot_accuracy(logits, ids)
+    assert acc['slot_acc_seg'] == 1.0
+    assert torch.isclose(acc['slot_acc_rej'], torch.tensor(0.5))
+    assert torch.isclose(acc['slot_margin'], torch.tensor(4 / 3))
+    # a batch with [SEG] slots only has no N-Acc entry
+    assert 'slot_acc_rej' not in ltse.slot_accuracy(logits[:1, :3],
+                                                     ids[:1, :3])
+    # logged with the losses (not summed: no "loss" in the keys)
+    data = ltse.data_preprocessor(
+        _batch(demo_root, tiny.tokenizer(), [3]), True)
+    losses = ltse(**data, mode='loss')
+    assert {'slot_acc_seg', 'slot_acc_rej', 'slot_margin'} <= set(losses)
+
+
+def test_generation_never_emits_the_image_token(demo_root):
+    """An untrained model may prefer the image token; generating it would
+    break the re-forward (more image tokens than image features)."""
+    init_default_scope('mmpathseg')
+    torch.manual_seed(0)
+    model = MODELS.build(tiny.model_cfg(decoder='single')).eval()
+    data = model.data_preprocessor(
+        _batch(demo_root, tiny.tokenizer(), [3]), False)
+    sample = data['data_samples'][0]
+    mllm = model.mllm
+    prompt = sample.input_ids[:sample.prompt_length][None]
+    clip = data['inputs']['clip'][:1]
+    with torch.no_grad():
+        last = mllm(clip, prompt, torch.ones_like(prompt))['hidden'][0, -1]
+        head = mllm.base.get_output_embeddings()
+        if hasattr(head, 'modules_to_save'):  # peft's trained copy
+            head = head.modules_to_save['default']
+        head.weight[mllm.image_token_id] = 50 * last / last.norm()
+        logits = mllm(clip, prompt, torch.ones_like(prompt))['logits']
+        assert logits[0, -1].argmax() == mllm.image_token_id
+        seq = mllm.generate(clip, prompt, max_new_tokens=6)
+    answer = seq[0, prompt.shape[1]:]
+    assert len(answer) and not (answer == mllm.image_token_id).any()
+    model.test_cfg['mode'] = 'generate'
+    with torch.no_grad():  # the whole generate path runs
+        out = model(**data, mode='predict')[0]
+    assert out.pred_masks.shape == out.gt_masks.shape

@@ -86,6 +86,14 @@ class LlavaSegMLLM(BaseModule):
             as their projector starts untrained). Defaults to False.
         train_vision_tower (bool): Also train the CLIP tower (random tiny
             demo models only). Defaults to False.
+        train_language_model (bool): Also train every weight of the
+            language model, not only LoRA, embeddings and head (random tiny
+            demo models only: a frozen *random* LLM is a fixed random map
+            between the image tokens and the state that predicts each
+            [SEG]/[REJ], and LoRA on q/v alone learns the image-dependent
+            decision slowly). Peft's frozen copies of ``embed_tokens`` /
+            ``lm_head`` (``original_module``) stay frozen. Defaults to
+            False.
     """
 
     def __init__(self,
@@ -96,6 +104,7 @@ class LlavaSegMLLM(BaseModule):
                  gradient_checkpointing: bool = False,
                  train_mm_projector: bool = False,
                  train_vision_tower: bool = False,
+                 train_language_model: bool = False,
                  init_cfg: OptMultiConfig = None):
         super().__init__(init_cfg=init_cfg)
         self.tokenizer_cfg = dict(tokenizer)
@@ -134,6 +143,10 @@ class LlavaSegMLLM(BaseModule):
         for module in extra:
             for param in module.parameters():
                 param.requires_grad_(True)
+        if train_language_model:
+            for name, param in self.base.language_model.named_parameters():
+                if 'original_module' not in name:
+                    param.requires_grad_(True)
         if gradient_checkpointing:
             self.base.gradient_checkpointing_enable()
             self.base.enable_input_require_grads()
@@ -201,7 +214,16 @@ class LlavaSegMLLM(BaseModule):
     def generate(self, pixel_values: Tensor, input_ids: Tensor,
                  max_new_tokens: int = 32) -> Tensor:
         """Greedy answer for one prompt ``(1, Lp)``; returns the full
-        ``(1, Lp + n)`` sequence (prompt included)."""
+        ``(1, Lp + n)`` sequence (prompt included).
+
+        The image, pad and BOS tokens are never generated: an image token in
+        the answer would not match the image features in the re-forward
+        that gathers the [SEG] states (an untrained model otherwise emits
+        them)."""
+        suppress = sorted({
+            t for t in (self.image_token_id, self.pad_token_id,
+                        self.tokenizer.bos_token_id) if t is not None
+        } - {self.eos_token_id})
         out = self.base.generate(
             input_ids=input_ids,
             attention_mask=torch.ones_like(input_ids),
@@ -210,5 +232,6 @@ class LlavaSegMLLM(BaseModule):
             do_sample=False,
             num_beams=1,
             eos_token_id=self.eos_token_id,
-            pad_token_id=self.pad_token_id)
+            pad_token_id=self.pad_token_id,
+            suppress_tokens=suppress)
         return out if isinstance(out, Tensor) else out.sequences

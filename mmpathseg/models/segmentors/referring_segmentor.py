@@ -249,11 +249,56 @@ class ReferringSegmentor(BaseModel):
         if self.loss_weights['slot']:
             losses['loss_slot'] = self.slot_loss(
                 out['logits'], inputs['labels']) * self.loss_weights['slot']
+        if self.use_rej:
+            losses.update(
+                self.slot_accuracy(out['logits'].detach(),
+                                   inputs['input_ids']))
         if gate:
             usage = torch.cat(gate).gt(0).float().mean(0)
             for i, value in enumerate(usage):
                 losses[f'expert{i}_usage'] = value
         return losses
+
+    def slot_accuracy(self, logits: Tensor,
+                      input_ids: Tensor) -> Dict[str, Tensor]:
+        """Teacher-forced [SEG]/[REJ] decisions of a training batch, logged
+        next to the losses (keys without "loss", not optimised).
+
+        Args:
+            logits (Tensor): ``(B, L, V)`` LLM logits.
+            input_ids (Tensor): ``(B, L)`` the ground-truth conversations.
+
+        Returns:
+            dict: ``slot_acc_seg`` (accepted / [SEG] slots, the batch's
+            T-Acc), ``slot_acc_rej`` (rejected / [REJ] slots, N-Acc) and
+            ``slot_margin`` (mean logit of the ground-truth slot token minus
+            the other one: [SEG] - [REJ] at [SEG] slots, [REJ] - [SEG] at
+            [REJ] slots; > 0 = right). A class without slots in the batch
+            is left out (the logger would average a placeholder in).
+        """
+        rejected = predicted_rejections(logits, input_ids, self.mllm.seg_ids,
+                                        self.mllm.rej_id)
+        positions = slot_positions(input_ids, self.slot_ids)
+        seg = torch.as_tensor(list(self.mllm.seg_ids), device=logits.device)
+        is_rej, said_rej, margins = [], [], []
+        for b, pos in enumerate(positions):
+            gt_rej = input_ids[b, pos] == self.mllm.rej_id
+            pred = logits[b, pos - 1].float()
+            seg_logit = pred[:, seg].max(-1)[0]
+            margin = seg_logit - pred[:, self.mllm.rej_id]
+            margins.append(torch.where(gt_rej, -margin, margin))
+            is_rej.append(gt_rej)
+            said_rej.append(rejected[b].to(logits.device))
+        out = {}
+        if not positions or not sum(len(p) for p in positions):
+            return out
+        is_rej, said_rej = torch.cat(is_rej), torch.cat(said_rej)
+        if (~is_rej).any():
+            out['slot_acc_seg'] = (~said_rej[~is_rej]).float().mean()
+        if is_rej.any():
+            out['slot_acc_rej'] = said_rej[is_rej].float().mean()
+        out['slot_margin'] = torch.cat(margins).mean()
+        return out
 
     def slot_loss(self, logits: Tensor, labels: Tensor) -> Tensor:
         """Class-balanced token CE on the [SEG]/[REJ] answer slots.

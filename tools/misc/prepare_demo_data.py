@@ -13,6 +13,7 @@ Used by ``tools/run_demo.sh``.
 """
 import argparse
 import importlib
+import json
 import os.path as osp
 import sys
 from typing import Dict, List, NamedTuple, Tuple
@@ -25,10 +26,13 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(
 
 class DemoGenerator(NamedTuple):
     """How one demo dataset is made: ``module.main(['--out', root] +
-    args)``; ``info`` is the file the generator writes last."""
+    args)``; ``info`` is the JSON file the generator writes last, and
+    ``expect`` maps dotted keys of it to the values these args give (an
+    older dataset generated with other settings is refused)."""
     module: str
     args: Tuple[str, ...]
     info: str
+    expect: Tuple[Tuple[str, object], ...] = ()
 
 
 # Keyed by the data root's folder name.
@@ -43,11 +47,12 @@ DEMO_GENERATORS: Dict[str, DemoGenerator] = {
     'tissue_ref_demo':
     DemoGenerator('tools.misc.generate_tissue_ref_demo_data', (),
                   'info.json'),
-    # The LTSE demo trains on 256 tiles (the first 64 and the validation
-    # tiles are those of tissue_ref_demo).
+    # The referring demos: 256 training and 64 validation tiles (the first
+    # 64 / 16 are those of tissue_ref_demo).
     'tissue_ref_demo_256':
     DemoGenerator('tools.misc.generate_tissue_ref_demo_data',
-                  ('--num-train', '256'), 'info.json'),
+                  ('--num-train', '256', '--num-val', '64'), 'info.json',
+                  (('counts.train.images', 256), ('counts.val.images', 64))),
 }
 
 
@@ -73,6 +78,22 @@ def data_roots(cfg: Config) -> List[str]:
     return roots
 
 
+def check_settings(info_path: str, expect) -> None:
+    """Refuse a demo dataset generated with other settings."""
+    with open(info_path) as f:
+        info = json.load(f)
+    for key, value in expect:
+        found = info
+        for part in key.split('.'):
+            found = found.get(part) if isinstance(found, dict) else None
+        if found != value:
+            raise ValueError(
+                f'{info_path}: {key} is {found!r}, this config expects '
+                f'{value!r} (the dataset was generated with other settings); '
+                f'delete {osp.dirname(info_path)} and run again to '
+                'regenerate it.')
+
+
 def prepare(root: str) -> str:
     """Generate ``root`` if it is a demo dataset that is missing; returns
     what was done (``generated`` / ``reused`` / ``present``)."""
@@ -84,7 +105,9 @@ def prepare(root: str) -> str:
                 f'({", ".join(sorted(DEMO_GENERATORS))}); prepare it as '
                 'data/README.md describes.')
         return 'present'
-    if osp.isfile(osp.join(root, generator.info)):
+    info_path = osp.join(root, generator.info)
+    if osp.isfile(info_path):
+        check_settings(info_path, generator.expect)
         return 'reused'
     module = importlib.import_module(generator.module)
     module.main(['--out', root] + list(generator.args))

@@ -48,8 +48,6 @@ def _declare(lib: ctypes.CDLL) -> None:
     lib.label_moments.argtypes = [ptr, ptr, i64, i64, i64, i64, ptr, ptr,
                                   ptr, ptr, ptr]
     lib.label_moments.restype = i64
-    lib.paint_canvas.argtypes = [ptr, i64, i64, i64, ptr, i64, i64, ptr]
-    lib.paint_canvas.restype = i64
     lib.relabel_pairs.argtypes = [ptr, ptr, i64, ptr, i64, ptr, i64, i64,
                                   ptr, ptr, ptr, i64]
     lib.relabel_pairs.restype = i64
@@ -222,34 +220,6 @@ def label_areas(labels: np.ndarray, max_id: int) -> np.ndarray:
     if code < 0:
         _raise_at(code, labels.shape, f'an id outside [0, {max_id}]')
     return area
-
-
-def paint_canvas(labels: np.ndarray, shift: np.ndarray, canvas_w: int,
-                 canvas_h: int) -> np.ndarray:
-    """Copy each instance onto its own slot of a binary canvas.
-
-    Args:
-        labels (np.ndarray): ``(H, W)`` int32 label map.
-        shift (np.ndarray): ``(max_id + 1,)`` int64 flat shift of each id:
-            pixel ``(y, x)`` of id ``k`` lands at ``y * canvas_w + x +
-            shift[k]``.
-        canvas_w (int): canvas width.
-        canvas_h (int): canvas height.
-
-    Returns:
-        np.ndarray: ``(canvas_h, canvas_w)`` uint8 canvas, 1 where painted.
-    """
-    lib = _load()
-    labels = _check_int32_map(labels, 'labels')
-    shift = np.ascontiguousarray(shift, dtype=np.int64)
-    canvas = np.zeros((canvas_h, canvas_w), np.uint8)
-    code = lib.paint_canvas(_ptr(labels), labels.shape[0], labels.shape[1],
-                            shift.size - 1, _ptr(shift), canvas_w,
-                            canvas.size, _ptr(canvas))
-    if code < 0:
-        _raise_at(code, labels.shape,
-                  'an id without a shift or a pixel outside the canvas')
-    return canvas
 
 
 def relabel_pairs(gt: np.ndarray,

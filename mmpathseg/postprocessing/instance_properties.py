@@ -10,8 +10,8 @@ stable sort, which gives bounding boxes, areas and centroid sums by
 ``reduceat``; one ``np.bincount`` gives the (instance, type) vote table; the
 contours are traced on one packed canvas (:mod:`.batched_contours`). With
 the compiled kernels (:mod:`mmpathseg.ops`) the areas, boxes, coordinate sums
-and votes come from a single raster pass instead, and the canvas is painted
-from the map without the sort. Both give values identical to the reference
+and votes come from a single raster pass instead, and each contour is traced
+on the map itself. Both give values identical to the reference
 (see ``tools/analysis_tools/benchmark_postprocessing.py`` and the tests).
 """
 from typing import Dict, NamedTuple, Optional
@@ -19,7 +19,7 @@ from typing import Dict, NamedTuple, Optional
 import numpy as np
 
 from mmpathseg.ops import label_moments, trace_single_contours, use_compiled
-from .batched_contours import trace_contours, trace_label_contours
+from .batched_contours import trace_contours
 
 SCORE_MODES = ('vote', 'mean_prob')
 
@@ -232,13 +232,15 @@ def _properties_compiled(inst_map, max_id, type_map, type_probs,
     multi = np.array([k for k, c in enumerate(contours) if c is None],
                      dtype=np.int64)
     if multi.size:
-        # Instances of several components: trace only those on the canvas.
+        # Instances of several components (rare): the numpy path, on them
+        # only.
         listed = np.zeros(max_id + 1, dtype=bool)
         listed[ids[multi]] = True
-        subset = np.where(listed[inst_map], inst_map, 0)
-        for k, contour in zip(multi.tolist(),
-                              trace_label_contours(subset, ids[multi],
-                                                   boxes[multi])):
+        groups = group_instances(np.where(listed[inst_map], inst_map, 0))
+        for k, contour in zip(
+                multi.tolist(),
+                trace_contours(groups.pixels, groups.areas,
+                               inst_map.shape[1], groups.boxes)):
             contours[k] = contour
     return ids, areas, boxes, centroids, labels, scores, contours
 

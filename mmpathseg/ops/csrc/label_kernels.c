@@ -104,27 +104,6 @@ int64_t label_moments(const int32_t *labels, const int32_t *types,
   return 0;
 }
 
-/* Copy every labelled pixel onto a zeroed uint8 canvas of width canvas_w:
- * pixel (y, x) of id k lands at flat index y * canvas_w + x + shift[k]
- * (shift by id, chosen by the caller so each instance lands in its own
- * slot of the canvas). */
-int64_t paint_canvas(const int32_t *labels, int64_t height, int64_t width,
-                     int64_t max_id, const int64_t *shift, int64_t canvas_w,
-                     int64_t canvas_size, uint8_t *canvas) {
-  for (int64_t y = 0; y < height; ++y) {
-    const int32_t *row = labels + y * width;
-    for (int64_t x = 0; x < width; ++x) {
-      const int64_t id = row[x];
-      if (id == 0) continue;
-      if (id < 0 || id > max_id) return -(y * width + x + 1);
-      const int64_t at = y * canvas_w + x + shift[id];
-      if (at < 0 || at >= canvas_size) return -(y * width + x + 1);
-      canvas[at] = 1;
-    }
-  }
-  return 0;
-}
-
 /* Relabel two label maps of `size` pixels through look-up tables (raw id ->
  * compact index, 0 = background) and list the (gt, pred) pairs of their
  * overlapping foreground pixels as keys gt * stride + pred (room for

@@ -44,14 +44,8 @@ def test_sdpa_rule_by_hand():
         2 * 4 * 64 * 32 * (16 + 8)
 
 
-def _loader_options(root):
-    return {
-        f'{split}_dataloader.dataset.data_root': str(root)
-        for split in ('train', 'val', 'test')
-    }
-
-
-def test_models_that_need_samples_use_the_first_one(repo_root, tmp_path):
+def test_models_that_need_samples_use_the_first_one(repo_root, tmp_path,
+                                                    fx):
     from tools.misc.generate_ct_demo_data import main as make_ct
     from tools.misc.generate_tissue_ref_demo_data import main as make_ref
     make_ct(['--out', str(tmp_path / 'ct'), '--num-train', '1',
@@ -59,15 +53,18 @@ def test_models_that_need_samples_use_the_first_one(repo_root, tmp_path):
     make_ref(['--out', str(tmp_path / 'ref'), '--num-train', '1',
               '--num-val', '1'])
     syncsam = str(repo_root / 'configs/demo/syncsam-tiny_ct-demo.py')
-    res = get_flops(syncsam, cfg_options=_loader_options(tmp_path / 'ct'))
+    res = get_flops(
+        syncsam, cfg_options=fx.demo_loader_options(tmp_path / 'ct'))
     # The demo pipeline resizes the long side to 128 px.
     assert max(res['shape']) == 128 and res['flops'] > 0
     assert '| image_encoder |' in res['table']
     ltse = str(repo_root / 'configs/demo/ltse-tiny_tissue-ref-demo.py')
-    res = get_flops(ltse, cfg_options=_loader_options(tmp_path / 'ref'),
-                    split='val')
+    res = get_flops(
+        ltse, cfg_options=fx.demo_loader_options(tmp_path / 'ref'),
+        split='val')
     assert res['shape'] == (128, 128) and res['flops'] > 0
     # Without the data the error says what to do.
     with pytest.raises(FileNotFoundError, match='Generate or link the data'):
-        get_flops(ltse, cfg_options=_loader_options(tmp_path / 'absent'),
-                  split='val')
+        get_flops(
+            ltse, cfg_options=fx.demo_loader_options(tmp_path / 'absent'),
+            split='val')

@@ -157,6 +157,20 @@ def _mean_prob_scores(type_probs: np.ndarray, labels: np.ndarray,
         minlength=labels.size) / areas
 
 
+def _labels_and_scores(counts: Optional[np.ndarray], areas: np.ndarray,
+                       score_mode: str, mean_prob) -> tuple:
+    """Types and type probabilities from the ``(N, K)`` vote table
+    (``None``: binary nuclei, type 1 with score 1); ``mean_prob(labels)``
+    gives the scores of ``score_mode='mean_prob'``."""
+    num = areas.size
+    if counts is None:
+        return np.ones(num, np.int64), np.ones(num, np.float64)
+    labels = vote_types(counts)
+    if score_mode == 'vote':
+        return labels, counts[np.arange(num), labels] / (areas + 1.0e-6)
+    return labels, mean_prob(labels)
+
+
 def _properties_numpy(inst_map, type_map, type_probs, score_mode) -> tuple:
     """ids, areas, boxes, centroids, labels, scores, contours with numpy."""
     groups = group_instances(inst_map)
@@ -165,21 +179,17 @@ def _properties_numpy(inst_map, type_map, type_probs, score_mode) -> tuple:
     centroids = _centroids(
         np.add.reduceat(groups.xs, starts), np.add.reduceat(groups.ys, starts),
         areas, groups.boxes)
-    if type_map is None and type_probs is None:
-        labels = np.ones(num, dtype=np.int64)
-        scores = np.ones(num, dtype=np.float64)
-    else:
+    counts = None
+    if type_map is not None or type_probs is not None:
         fg_types = _fg_types(type_map, type_probs, fg)
         num_types = int(fg_types.max(initial=0)) + 1
         key = np.multiply(idx, num_types, dtype=np.int64)
         key += fg_types
         counts = np.bincount(
             key, minlength=num * num_types).reshape(num, num_types)
-        labels = vote_types(counts)
-        if score_mode == 'vote':
-            scores = counts[np.arange(num), labels] / (areas + 1.0e-6)
-        else:
-            scores = _mean_prob_scores(type_probs, labels, idx, fg, areas)
+    labels, scores = _labels_and_scores(
+        counts, areas, score_mode,
+        lambda labels: _mean_prob_scores(type_probs, labels, idx, fg, areas))
     contours = trace_contours(groups.pixels, areas, inst_map.shape[1],
                               groups.boxes)
     return ids, areas, groups.boxes, centroids, labels, scores, contours
@@ -190,14 +200,14 @@ def _properties_compiled(inst_map, max_id, type_map, type_probs,
     """The same as :func:`_properties_numpy` from one compiled raster pass
     (:func:`mmpathseg.ops.label_moments`)."""
     types, num_types = None, 0
-    if type_map is not None or type_probs is not None:
-        if type_map is None:
-            fg = np.flatnonzero(inst_map.ravel())
-            types = np.zeros(inst_map.size, dtype=np.int32)
-            types[fg] = _fg_types(None, type_probs, fg)
-            types = types.reshape(inst_map.shape)
-        else:
-            types = type_map.astype(np.int32, copy=False)
+    fg = None if type_probs is None else np.flatnonzero(inst_map.ravel())
+    if type_map is not None:
+        types = type_map.astype(np.int32, copy=False)
+    elif type_probs is not None:
+        types = np.zeros(inst_map.size, dtype=np.int32)
+        types[fg] = _fg_types(None, type_probs, fg)
+        types = types.reshape(inst_map.shape)
+    if types is not None:
         num_types = max(int(types.max(initial=0)), 0) + 1
     try:
         moments = label_moments(inst_map, max_id, types, num_types)
@@ -211,22 +221,16 @@ def _properties_compiled(inst_map, max_id, type_map, type_probs,
     ], axis=1)
     centroids = _centroids(moments['sum_x'][ids], moments['sum_y'][ids],
                            areas, boxes)
-    num = ids.size
-    if types is None:
-        labels = np.ones(num, dtype=np.int64)
-        scores = np.ones(num, dtype=np.float64)
-    else:
-        counts = moments['votes'][ids]
-        labels = vote_types(counts)
-        if score_mode == 'vote':
-            scores = counts[np.arange(num), labels] / (areas + 1.0e-6)
-        else:
-            flat = inst_map.ravel()
-            fg = np.flatnonzero(flat)
-            index_of = np.zeros(max_id + 1, dtype=np.int64)
-            index_of[ids] = np.arange(num)
-            scores = _mean_prob_scores(type_probs, labels,
-                                       index_of[flat[fg]], fg, areas)
+
+    def mean_prob(labels):
+        index_of = np.zeros(max_id + 1, dtype=np.int64)
+        index_of[ids] = np.arange(ids.size)
+        idx = index_of[inst_map.ravel()[fg]]
+        return _mean_prob_scores(type_probs, labels, idx, fg, areas)
+
+    labels, scores = _labels_and_scores(
+        None if types is None else moments['votes'][ids], areas, score_mode,
+        mean_prob)
     contours = trace_single_contours(inst_map, moments['first'][ids],
                                      moments['components'][ids], areas)
     multi = np.array([k for k, c in enumerate(contours) if c is None],
